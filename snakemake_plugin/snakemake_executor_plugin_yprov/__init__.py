@@ -1,0 +1,52 @@
+"""`snakemake --executor yprov`: Snakemake's local executor, recording W3C PROV of the run.
+
+Snakemake finds this plugin by its package name. Settings become `--yprov-<name>` options.
+"""
+
+# No `from __future__ import annotations` here: Snakemake reads the settings' field types at
+# run time to build its command-line options.
+from dataclasses import dataclass, field
+from typing import Optional
+
+from snakemake_interface_executor_plugins.settings import CommonSettings, ExecutorSettingsBase
+
+from snakemake_executor_plugin_yprov.executor import Executor
+
+__all__ = ["Executor", "ExecutorSettings", "common_settings"]
+
+
+@dataclass
+class ExecutorSettings(ExecutorSettingsBase):
+    out: Optional[str] = field(  # noqa: UP045 (Snakemake's parser needs Optional)
+        default=None,
+        metadata={
+            "help": "Folder for run journals and PROV documents (default: .yprov in the working "
+            "directory).",
+            "env_var": False,
+        },
+    )
+    strict: bool = field(
+        default=False,
+        metadata={
+            "help": "Fail the workflow when recording provenance fails (default: warn and go on).",
+            "env_var": False,
+        },
+    )
+    no_redact: bool = field(
+        default=False,
+        metadata={
+            "help": "Keep values of parameters whose names look secret (token, password, key, "
+            "...) instead of redacting them.",
+            "env_var": False,
+        },
+    )
+
+
+# The same values as Snakemake's local executor: jobs run on this machine, from this process.
+common_settings = CommonSettings(
+    non_local_exec=False,
+    implies_no_shared_fs=False,
+    job_deploy_sources=False,
+    pass_envvar_declarations_to_cmd=True,
+    auto_deploy_default_storage_provider=False,
+)

@@ -1,0 +1,84 @@
+"""What we learn about one job attempt while it runs, before Snakemake says how it ended."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from yprov_workflows.records import FileRecord, Usage
+from yprov_workflows.usage.shims import ProcessUsage
+
+
+@dataclass
+class Attempt:
+    """Mutable while the job runs; read once when Snakemake reports success or failure."""
+
+    started: datetime
+    inputs: tuple[FileRecord, ...] = ()
+    outputs: tuple[FileRecord, ...] = ()
+    logs: tuple[FileRecord, ...] = ()
+    ended: datetime | None = None
+    shell_link: Path | None = None
+    in_thread: bool = False
+    thread_cpu_s: float = 0.0
+    spawned: ProcessUsage | None = None
+    error: str | None = None
+    exit_code: int | None = None
+    pid: int = field(default_factory=os.getpid)
+    thread: int = field(default_factory=threading.get_native_id)
+
+    def usage(self, shells: ProcessUsage | None, has_action: bool = True) -> Usage:
+        """Summarise what was measured, naming the source of the figures."""
+        wall = (self.ended - self.started).total_seconds() if self.ended else None
+        total = _combine(self.spawned, shells)
+        figures: dict[str, int | float | str | bool] = {}
+        if wall is not None:
+            figures["wall_s"] = round(wall, 6)
+        if not has_action:
+            return Usage(figures, "none", "the rule has no action: nothing ran")
+        if total is None and not self.in_thread:
+            return Usage(figures, "unmeasured", "the job started no measured process")
+        total = total or ProcessUsage()
+        user = total.cpu_user_s + (self.thread_cpu_s if self.in_thread else 0.0)
+        figures.update(_figures(total, user))
+        return Usage(figures, _source(self), _note(self))
+
+
+def _combine(a: ProcessUsage | None, b: ProcessUsage | None) -> ProcessUsage | None:
+    if a is None or b is None:
+        return a or b
+    return a + b
+
+
+def _figures(total: ProcessUsage, user_s: float) -> dict[str, int | float | str | bool]:
+    return {
+        "cpu_user_s": round(user_s, 6),
+        "cpu_system_s": round(total.cpu_system_s, 6),
+        "cpu_total_s": round(user_s + total.cpu_system_s, 6),
+        "max_rss_bytes": total.max_rss_bytes,
+        "read_bytes": total.read_bytes,
+        "write_bytes": total.write_bytes,
+        "read_chars": total.read_chars,
+        "written_chars": total.written_chars,
+        "processes": total.processes,
+    }
+
+
+def _source(attempt: Attempt) -> str:
+    if attempt.spawned is not None:
+        return "wait4"
+    return "wait4+thread_time" if attempt.in_thread else "wait4"
+
+
+def _note(attempt: Attempt) -> str | None:
+    if attempt.spawned is not None:
+        return (
+            "run: job in its own Snakemake process: CPU and memory include that process's "
+            "start-up; IO counters are not available"
+        )
+    if attempt.in_thread:
+        return "run: code ran in a Snakemake thread: its CPU is thread_time, memory is not its own"
+    return None

@@ -1,0 +1,254 @@
+"""The executor: Snakemake's local executor plus provenance recording around every job attempt.
+
+Hooks (all in Snakemake's executor API or its local executor, guarded by tests):
+- `cached_or_run` runs in the worker thread of every single job: we hash inputs, point the job's
+  shell at a measuring shim, run the job, then hash its outputs.
+- `spawn_job` runs `run:` jobs in their own process: we reap it with `wait4` for exact usage.
+- `handle_job_success` / `handle_job_error` come after Snakemake checked the outputs: the attempt
+  is then written to the journal, as completed or failed.
+- `shutdown` / `cancel` close the run and assemble the document.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from snakemake.exceptions import SpawnedJobError
+from snakemake.executors.local import Executor as LocalExecutor
+from snakemake.executors.local import run_wrapper
+from snakemake.iocontainers import ResourceList
+from snakemake.logging import logger
+from snakemake_interface_common.exceptions import WorkflowError
+
+from snakemake_executor_plugin_yprov import adapter
+from snakemake_executor_plugin_yprov.attempt import Attempt
+from yprov_workflows.errors import RecordingError
+from yprov_workflows.recorder import Recorder, utcnow
+from yprov_workflows.records import Status, StepRecord
+from yprov_workflows.runs import new_run_id
+from yprov_workflows.settings import Settings
+from yprov_workflows.usage.shims import ShimFactory, collect, from_rusage
+
+_RESOURCES_ARG = list(inspect.signature(run_wrapper).parameters).index("resources")
+
+
+class Executor(LocalExecutor):
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._attempts: dict[tuple[int, int], Attempt] = {}
+        self._lock = threading.Lock()
+        self._final: dict[str, Status] = {}
+        self._recorder: Recorder | None = None
+        self._shims: ShimFactory | None = None
+        if self.workflow.is_main_process:
+            self._open_run()
+
+    # -- the run -------------------------------------------------------------------------------
+
+    def _settings(self) -> Settings:
+        ours = self.workflow.executor_settings
+        return Settings.from_env(
+            out_dir=Path(ours.out) if ours and ours.out else None,
+            strict=True if ours and ours.strict else None,
+            redact=False if ours and ours.no_redact else None,
+        )
+
+    def _open_run(self) -> None:
+        try:
+            settings = self._settings()
+        except Exception as exc:
+            raise WorkflowError(f"yprov: {exc}") from exc
+        if settings.disabled:
+            logger.info("yprov-workflows: recording is off (YPROV_DISABLE is set)")
+            return
+        workdir = Path(self.workflow.workdir_init)
+        recorder = Recorder(settings, settings.resolve_out_dir(workdir), warn=logger.warning)
+        start = adapter.run_start(self.workflow, new_run_id(), utcnow(), settings.redact)
+        self._raise_strict(recorder.start, start)
+        if recorder.active and recorder.run_dir is not None:
+            self._recorder = recorder
+            factory = ShimFactory(recorder.run_dir / "shims")
+            self._shims = factory if factory.usable else None
+
+    def _raise_strict(self, func: Any, *args: Any) -> Any:
+        try:
+            return func(*args)
+        except RecordingError as exc:
+            raise WorkflowError(str(exc)) from exc
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        self._close_run(self._run_status())
+
+    def cancel(self) -> None:
+        super().cancel()
+        self._close_run("cancelled")
+
+    def _run_status(self) -> Status:
+        return "failed" if "failed" in self._final.values() else "completed"
+
+    def _close_run(self, status: Status) -> None:
+        recorder, self._recorder = self._recorder, None
+        if recorder is None:
+            return
+        document = self._raise_strict(recorder.finish, status)
+        if document is not None:
+            logger.info(
+                f"yprov-workflows: provenance of {recorder.steps} steps ({status}) in {document}"
+            )
+
+    # -- one job attempt, in its worker thread --------------------------------------------------
+
+    def cached_or_run(self, job: Any, run_func: Any, *args: Any) -> None:
+        recorder = self._recorder
+        if recorder is None:
+            return super().cached_or_run(job, run_func, *args)
+        attempt = self._begin(recorder, job)
+        if run_func is run_wrapper:
+            args = self._with_shim(job, attempt, args)
+            attempt.in_thread = bool(job.is_run)
+        cpu0 = time.thread_time()
+        try:
+            super().cached_or_run(job, run_func, *args)
+        except BaseException as exc:
+            attempt.error = attempt.error or _describe(exc)
+            attempt.exit_code = attempt.exit_code or _exit_code(exc)
+            raise
+        else:
+            with recorder.guard(f"hashing outputs of {job.rule.name}"):
+                attempt.outputs = adapter.files(recorder.hasher, job.output, job.shadow_dir)
+        finally:
+            attempt.thread_cpu_s = time.thread_time() - cpu0
+            attempt.ended = utcnow()
+            with recorder.guard(f"hashing logs of {job.rule.name}"):
+                attempt.logs = adapter.files(recorder.hasher, job.log, job.shadow_dir)
+
+    def _begin(self, recorder: Recorder, job: Any) -> Attempt:
+        attempt = Attempt(started=utcnow())
+        with self._lock:
+            self._attempts[(id(job), job.attempt)] = attempt
+        with recorder.guard(f"hashing inputs of {job.rule.name}"):
+            attempt.inputs = adapter.files(recorder.hasher, job.input)
+        return attempt
+
+    def _with_shim(self, job: Any, attempt: Attempt, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Point the job's shell commands at a measuring shim through its `shell_exec` resource."""
+        if self._shims is None or self._recorder is None:
+            return args
+        with self._recorder.guard(f"preparing measurement of {job.rule.name}"):
+            real = adapter.real_shell(job)
+            if real is None:
+                return args
+            key = f"{adapter.job_key(job)}-{job.attempt}"
+            attempt.shell_link = self._shims.step_shell(key, real)
+            resources = dict(args[_RESOURCES_ARG].items())
+            resources["shell_exec"] = ShellPath(attempt.shell_link)
+            patched = list(args)
+            patched[_RESOURCES_ARG] = ResourceList(fromdict=resources)
+            return tuple(patched)
+        return args
+
+    def spawn_job(self, job: Any) -> None:
+        """Run a `run:` job in its own Snakemake process, reaped with wait4 for exact usage."""
+        attempt = self._attempts.get((id(job), job.attempt))
+        if attempt is None:
+            return super().spawn_job(job)
+        cmd = self.format_job_exec(job)
+        logger.debug(f"spawned job: {cmd}")
+        process = subprocess.Popen(cmd, shell=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        attempt.spawned = from_rusage(usage, {})
+        if process.returncode:
+            attempt.exit_code = process.returncode
+            raise SpawnedJobError()
+
+    # -- Snakemake's verdict, in the scheduler thread -----------------------------------------
+
+    def handle_job_success(self, job: Any) -> None:
+        super().handle_job_success(job)
+        self._finish(job, "completed")
+
+    def handle_job_error(self, job: Any) -> None:
+        super().handle_job_error(job)
+        self._finish(job, "failed")
+
+    def _finish(self, job: Any, status: Status) -> None:
+        recorder = self._recorder
+        if recorder is None:
+            return
+        for single in job.jobs if job.is_group() else (job,):
+            with self._lock:
+                attempt = self._attempts.pop((id(single), single.attempt), None)
+            if attempt is None:
+                continue
+            own = "failed" if attempt.error or status == "failed" and not attempt.outputs else status
+            with recorder.guard(f"describing {single.rule.name}"):
+                step = self._step(recorder, single, attempt, own)
+                self._raise_strict(recorder.record_step, step)
+                self._final[step.key] = own
+
+    def _step(self, recorder: Recorder, job: Any, attempt: Attempt, status: Status) -> StepRecord:
+        redact = recorder.settings.redact
+        shells = collect(attempt.shell_link) if attempt.shell_link else None
+        return StepRecord(
+            run_id=recorder.run_dir.name if recorder.run_dir else "",
+            name=str(job.rule.name),
+            key=adapter.job_key(job),
+            attempt=int(job.attempt),
+            started=attempt.started,
+            ended=attempt.ended or utcnow(),
+            status=status,
+            inputs=attempt.inputs,
+            outputs=attempt.outputs if status == "completed" else (),
+            logs=attempt.logs,
+            params=adapter.params(job, redact),
+            wildcards=adapter.wildcards(job),
+            resources=adapter.resources(job),
+            attributes=adapter.attributes(job),
+            code=adapter.code(job),
+            usage=attempt.usage(shells, has_action=not getattr(job.rule, "norun", False)),
+            error=attempt.error if status == "failed" else None,
+            exit_code=attempt.exit_code,
+            host=adapter.HOST,
+            pid=attempt.pid,
+        )
+
+
+class ShellPath(str):
+    """The shim's path as a `shell_exec` resource.
+
+    Snakemake 9 writes `shell.executable({shell_exec})` into the preamble of `script:` jobs without
+    quotes; formatting this string yields its quoted form so the preamble stays valid Python.
+    Pickled (into that preamble) it becomes a plain `str`, so no import of this package is needed.
+    """
+
+    def __format__(self, spec: str) -> str:
+        return repr(str(self))
+
+    def __reduce__(self) -> tuple[type[str], tuple[str]]:
+        return (str, (str(self),))
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    return f"{type(exc).__name__}: {first}"[:500]
+
+
+def _exit_code(exc: BaseException) -> int | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        code = getattr(current, "returncode", None)
+        if isinstance(code, int):
+            return code
+        current = current.__cause__ or current.__context__
+    return None

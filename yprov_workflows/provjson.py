@@ -1,0 +1,256 @@
+"""The one place that builds PROV: records in, a PROV-JSON document (a dict) out.
+
+It is fast because it writes plain dicts (no `prov.model` objects); `validation` checks the result
+with the `prov` library. The mapping is documented in docs/prov-model.md.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from yprov_workflows import vocabulary as V
+from yprov_workflows.records import Code, FileRecord, RunEnd, RunStart, StepRecord
+from yprov_workflows.values import Value
+
+Attrs = dict[str, Any]
+
+
+class DocumentBuilder:
+    """Accumulates the elements and relations of one workflow-level document."""
+
+    def __init__(self) -> None:
+        self.doc: dict[str, dict[str, Any]] = {"prefix": dict(V.NAMESPACES)}
+        self._relation_count = 0
+        self._generated: set[str] = set()
+        self.duplicate_generations = 0
+
+    def element(self, kind: str, ident: str, attrs: Attrs) -> str:
+        bucket = self.doc.setdefault(kind, {})
+        if ident not in bucket:
+            bucket[ident] = attrs
+        return ident
+
+    def relation(self, kind: str, attrs: Attrs) -> None:
+        self._relation_count += 1
+        self.doc.setdefault(kind, {})[f"_:{kind[:3]}{self._relation_count}"] = attrs
+
+    def generation(self, entity: str, activity: str, time: datetime, role: str) -> None:
+        if entity in self._generated:
+            self.duplicate_generations += 1
+            return
+        self._generated.add(entity)
+        self.relation(
+            "wasGeneratedBy",
+            {"prov:entity": entity, "prov:activity": activity, "prov:time": _time(time),
+             "prov:role": role},
+        )
+
+
+def build_document(
+    start: RunStart, steps: Iterable[StepRecord], end: RunEnd | None
+) -> dict[str, Any]:
+    """The workflow-level PROV-JSON document of one run."""
+    builder = DocumentBuilder()
+    agents = _add_agents(builder, start)
+    run = _add_run(builder, start, agents)
+    count = 0
+    for step in sorted(steps, key=lambda s: (s.started, s.step_id)):
+        _add_step(builder, step, run, agents["engine"])
+        count += 1
+    _close_run(builder, run, start, end, count)
+    return builder.doc
+
+
+def _time(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _typed(value: Value) -> Any:
+    """Native JSON numbers and booleans keep their type; strings stay strings."""
+    return value
+
+
+def _add_agents(builder: DocumentBuilder, start: RunStart) -> dict[str, str]:
+    a = start.agents
+    user = builder.element(
+        "agent", V.agent_id("user", a.user),
+        {"prov:type": "prov:Person", "prov:label": a.user},
+    )
+    engine = builder.element(
+        "agent", V.agent_id(a.engine, a.engine_version),
+        {"prov:type": "prov:SoftwareAgent", "prov:label": a.engine, "ywf:version": a.engine_version},
+    )
+    recorder = builder.element(
+        "agent", V.agent_id("yprov-workflows", a.recorder_version),
+        {"prov:type": "prov:SoftwareAgent", "prov:label": "yprov-workflows",
+         "ywf:version": a.recorder_version},
+    )
+    builder.relation("actedOnBehalfOf", {"prov:delegate": engine, "prov:responsible": user})
+    return {"user": user, "engine": engine, "recorder": recorder}
+
+
+def _add_run(builder: DocumentBuilder, start: RunStart, agents: dict[str, str]) -> str:
+    attrs: Attrs = {
+        "prov:type": "wfprov:WorkflowRun",
+        "prov:label": f"{start.agents.engine} run {start.run_id}",
+        "prov:startTime": _time(start.started),
+        "ywf:run_id": start.run_id,
+        "ywf:command_line": json.dumps(list(start.command_line)),
+        "ywf:targets": json.dumps(list(start.targets)),
+    }
+    _put(attrs, "ywf:workdir", start.workdir)
+    _put(attrs, "ywf:host", start.host)
+    attrs.update({f"config:{V.safe(k)}": _typed(v) for k, v in start.config.items()})
+    run = builder.element("activity", V.run_id(start.run_id), attrs)
+    plan = _workflow_plan(builder, start)
+    builder.relation(
+        "wasAssociatedWith",
+        _association(run, agents["engine"], plan, "ywf:engine"),
+    )
+    builder.relation("wasAssociatedWith", _association(run, agents["user"], None, "ywf:user"))
+    builder.relation(
+        "wasAssociatedWith", _association(run, agents["recorder"], None, "ywf:recorder")
+    )
+    return run
+
+
+def _workflow_plan(builder: DocumentBuilder, start: RunStart) -> str | None:
+    if start.workflow_path is None:
+        return None
+    attrs: Attrs = {"prov:type": "prov:Plan", "prov:label": start.workflow_path,
+                    "ywf:path": start.workflow_path}
+    _put(attrs, "ywf:sha256", start.workflow_sha256)
+    ident = V.plan_id("workflow", start.workflow_path.rsplit("/", 1)[-1], start.workflow_sha256)
+    return builder.element("entity", ident, attrs)
+
+
+def _association(activity: str, agent: str, plan: str | None, role: str) -> Attrs:
+    attrs: Attrs = {"prov:activity": activity, "prov:agent": agent, "prov:role": role}
+    _put(attrs, "prov:plan", plan)
+    return attrs
+
+
+def _close_run(
+    builder: DocumentBuilder, run: str, start: RunStart, end: RunEnd | None, count: int
+) -> None:
+    attrs = builder.doc["activity"][run]
+    if end is None:
+        attrs["ywf:status"] = "incomplete"
+        ends = [a.get("prov:endTime") for k, a in builder.doc["activity"].items() if k != run]
+        attrs["prov:endTime"] = max((e for e in ends if e), default=_time(start.started))
+    else:
+        attrs["ywf:status"] = end.status
+        attrs["prov:endTime"] = _time(max(end.ended, start.started))
+        attrs["ywf:recording_errors"] = end.recording_errors
+    attrs["ywf:steps"] = count
+    attrs["ywf:duplicate_generations"] = builder.duplicate_generations
+
+
+def _add_step(builder: DocumentBuilder, step: StepRecord, run: str, engine: str) -> None:
+    ident = builder.element("activity", V.step_id(step.step_id), _step_attrs(step))
+    builder.relation(
+        "wasStartedBy",
+        {"prov:activity": ident, "prov:starter": run, "prov:time": _time(step.started)},
+    )
+    plan = _step_plan(builder, step)
+    builder.relation("wasAssociatedWith", _association(ident, engine, plan, "ywf:engine"))
+    _add_usages(builder, ident, step)
+    if step.status == "completed":
+        for record in step.outputs:
+            _generate(builder, ident, step, record, "ywf:output")
+    for record in step.logs:
+        _generate(builder, ident, step, record, "ywf:log")
+
+
+def _step_attrs(step: StepRecord) -> Attrs:
+    attrs: Attrs = {
+        "prov:type": "wfprov:ProcessRun",
+        "prov:label": f"{step.name} (attempt {step.attempt})",
+        "prov:startTime": _time(step.started),
+        "prov:endTime": _time(max(step.ended, step.started)),
+        "ywf:step_name": step.name,
+        "ywf:job_key": step.key,
+        "ywf:attempt": step.attempt,
+        "ywf:status": step.status,
+    }
+    for key, value in (("ywf:error", step.error), ("ywf:exit_code", step.exit_code),
+                       ("ywf:host", step.host), ("ywf:pid", step.pid)):
+        _put(attrs, key, value)
+    attrs.update(_code_attrs(step.code))
+    attrs.update(_prefixed("wildcard", step.wildcards))
+    attrs.update(_prefixed("resource", step.resources))
+    attrs.update(_prefixed("ywf", step.attributes))
+    attrs.update(_usage_attrs(step))
+    return attrs
+
+
+def _code_attrs(code: Code | None) -> Attrs:
+    if code is None:
+        return {}
+    attrs: Attrs = {"ywf:code_kind": code.kind}
+    _put(attrs, "ywf:command", code.text)
+    _put(attrs, "ywf:script", code.path)
+    _put(attrs, "ywf:code_sha256", code.sha256)
+    return attrs
+
+
+def _usage_attrs(step: StepRecord) -> Attrs:
+    attrs: Attrs = {"ywf:usage_source": step.usage.source}
+    _put(attrs, "ywf:usage_note", step.usage.note)
+    attrs.update(_prefixed("ywf", step.usage.figures))
+    return attrs
+
+
+def _prefixed(prefix: str, values: dict[str, Value]) -> Attrs:
+    return {f"{prefix}:{V.safe(k)}": _typed(v) for k, v in values.items()}
+
+
+def _step_plan(builder: DocumentBuilder, step: StepRecord) -> str:
+    digest = step.code.sha256 if step.code else None
+    attrs: Attrs = {"prov:type": "prov:Plan", "prov:label": step.name, "ywf:step_name": step.name}
+    _put(attrs, "ywf:code_sha256", digest)
+    return builder.element("entity", V.plan_id("step", step.name, digest), attrs)
+
+
+def _add_usages(builder: DocumentBuilder, activity: str, step: StepRecord) -> None:
+    time = _time(step.started)
+    for record in step.inputs:
+        entity = _file_entity(builder, record)
+        builder.relation("used", {"prov:activity": activity, "prov:entity": entity,
+                                  "prov:time": time, "prov:role": "ywf:input"})
+    for name, value in step.params.items():
+        entity = _param_entity(builder, name, value)
+        builder.relation("used", {"prov:activity": activity, "prov:entity": entity,
+                                  "prov:time": time, "prov:role": "ywf:parameter"})
+
+
+def _generate(
+    builder: DocumentBuilder, activity: str, step: StepRecord, record: FileRecord, role: str
+) -> None:
+    if record.kind == "missing":
+        return
+    builder.generation(_file_entity(builder, record), activity, step.ended, role)
+
+
+def _file_entity(builder: DocumentBuilder, record: FileRecord) -> str:
+    attrs: Attrs = {"prov:type": "ywf:File" if record.kind != "directory" else "ywf:Directory",
+                    "prov:label": record.path, "ywf:path": record.path}
+    _put(attrs, "ywf:sha256", record.sha256)
+    _put(attrs, "ywf:size_bytes", record.size)
+    if record.kind == "missing":
+        attrs["ywf:missing"] = True
+    return builder.element("entity", V.artifact_id(record.path, record.sha256), attrs)
+
+
+def _param_entity(builder: DocumentBuilder, name: str, value: Value) -> str:
+    encoded = json.dumps(value)
+    attrs: Attrs = {"prov:type": "ywf:Parameter", "prov:label": name, "prov:value": _typed(value)}
+    return builder.element("entity", V.param_id(name, encoded), attrs)
+
+
+def _put(attrs: Attrs, key: str, value: Any) -> None:
+    if value is not None:
+        attrs[key] = value

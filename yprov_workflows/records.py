@@ -1,0 +1,166 @@
+"""The core records: what adapters produce and the journal stores.
+
+Records are plain frozen dataclasses that know how to turn themselves into JSON-ready dicts and
+back. They carry no PROV: `provjson` alone maps them to PROV.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from yprov_workflows.values import Value
+
+Status = Literal["completed", "failed", "cancelled", "incomplete"]
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One version of a file: its path as the workflow names it, size and content hash."""
+
+    path: str
+    sha256: str | None
+    size: int | None
+    kind: Literal["file", "directory", "special", "missing"] = "file"
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Hardware a step consumed. `source` names where the figures come from; `note` says why some
+    are missing."""
+
+    figures: dict[str, Value] = field(default_factory=dict)
+    source: str = "unmeasured"
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Code:
+    """What a step ran: a shell command, a script path, inline code, a wrapper, a notebook."""
+
+    kind: str
+    text: str | None = None
+    path: str | None = None
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One attempt of one step (a Snakemake job attempt, a Prefect task-run attempt)."""
+
+    run_id: str
+    name: str
+    key: str
+    attempt: int
+    started: datetime
+    ended: datetime
+    status: Status
+    inputs: tuple[FileRecord, ...] = ()
+    outputs: tuple[FileRecord, ...] = ()
+    logs: tuple[FileRecord, ...] = ()
+    params: dict[str, Value] = field(default_factory=dict)
+    wildcards: dict[str, Value] = field(default_factory=dict)
+    resources: dict[str, Value] = field(default_factory=dict)
+    attributes: dict[str, Value] = field(default_factory=dict)
+    code: Code | None = None
+    usage: Usage = field(default_factory=Usage)
+    error: str | None = None
+    exit_code: int | None = None
+    host: str | None = None
+    pid: int | None = None
+
+    @property
+    def step_id(self) -> str:
+        """Stable across processes: run, engine's job identity and attempt."""
+        return f"{self.run_id}/{self.key}/{self.attempt}"
+
+
+@dataclass(frozen=True)
+class Agents:
+    """Who and what ran the workflow."""
+
+    user: str
+    engine: str
+    engine_version: str
+    recorder_version: str
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """The opening record of a run."""
+
+    run_id: str
+    started: datetime
+    agents: Agents
+    workflow_path: str | None = None
+    workflow_sha256: str | None = None
+    workdir: str | None = None
+    command_line: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+    config: dict[str, Value] = field(default_factory=dict)
+    host: str | None = None
+
+
+@dataclass(frozen=True)
+class RunEnd:
+    """The closing record of a run; a journal without one belongs to an incomplete run."""
+
+    run_id: str
+    ended: datetime
+    status: Status
+    recording_errors: int = 0
+
+
+Record = RunStart | StepRecord | RunEnd
+KINDS: dict[str, type[RunStart] | type[StepRecord] | type[RunEnd]] = {
+    "run_start": RunStart,
+    "step": StepRecord,
+    "run_end": RunEnd,
+}
+_NESTED: dict[str, Any] = {
+    "agents": Agents,
+    "code": Code,
+    "usage": Usage,
+}
+
+
+def kind_of(record: Record) -> str:
+    """The journal `kind` tag of a record."""
+    return next(k for k, cls in KINDS.items() if isinstance(record, cls))
+
+
+def to_json(record: Record) -> dict[str, Any]:
+    """A JSON-ready dict: datetimes as ISO 8601, tuples as lists."""
+    body = {f.name: _encode(getattr(record, f.name)) for f in dataclasses.fields(record)}
+    return {"kind": kind_of(record), **body}
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_encode(v) for v in value]
+    return value
+
+
+def from_json(data: dict[str, Any]) -> Record:
+    """Rebuild a record from `to_json` output. Raises KeyError/TypeError/ValueError on bad data."""
+    cls = KINDS[data["kind"]]
+    kwargs = {f.name: _decode(f.name, data[f.name]) for f in dataclasses.fields(cls) if f.name in data}
+    return cls(**kwargs)
+
+
+def _decode(name: str, value: Any) -> Any:
+    if name in ("started", "ended"):
+        return datetime.fromisoformat(value)
+    if name in ("inputs", "outputs", "logs"):
+        return tuple(FileRecord(**v) for v in value)
+    if name in ("command_line", "targets"):
+        return tuple(value)
+    if name in _NESTED and value is not None:
+        return _NESTED[name](**value)
+    return value

@@ -1,0 +1,67 @@
+"""Namespaces and identifiers of the documents we write. Documented in docs/prov-model.md.
+
+Identifiers come from what a thing is, never from a random draw: a step from the run, the engine's
+stable job identity and the attempt; a file version from its path and content hash; a parameter
+value from its name and value. Records written by different processes therefore merge without
+coordination, and an unchanged input file has the same identifier in two runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from prov.constants import PROV, XSD
+
+BASE = "https://w3id.org/yprov-workflows/"
+NAMESPACES: dict[str, str] = {
+    "prov": PROV.uri,
+    "xsd": XSD.uri,
+    "ywf": BASE + "ns#",
+    "wfprov": "http://purl.org/wf4ever/wfprov#",
+    "wildcard": BASE + "ns/wildcard#",
+    "resource": BASE + "ns/resource#",
+    "config": BASE + "ns/config#",
+    "run": BASE + "id/run/",
+    "step": BASE + "id/step/",
+    "artifact": BASE + "id/artifact/",
+    "param": BASE + "id/param/",
+    "plan": BASE + "id/plan/",
+    "agent": BASE + "id/agent/",
+}
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe(text: str) -> str:
+    """A local name made of letters, digits, '.', '_' and '-'."""
+    return _UNSAFE.sub("-", text).strip("-") or "x"
+
+
+def short_hash(text: str, length: int = 12) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def run_id(run: str) -> str:
+    return f"run:{safe(run)}"
+
+
+def step_id(step: str) -> str:
+    return f"step:{safe(step.replace('/', '_'))}"
+
+
+def artifact_id(path: str, sha256: str | None) -> str:
+    content = f"sha256-{sha256}" if sha256 else "unhashed"
+    return f"artifact:{content}_{short_hash(path)}"
+
+
+def param_id(name: str, value_json: str) -> str:
+    return f"param:{safe(name)}_{short_hash(value_json, 16)}"
+
+
+def plan_id(kind: str, name: str, digest: str | None) -> str:
+    return f"plan:{safe(kind)}_{safe(name)}_{(digest or 'unknown')[:12]}"
+
+
+def agent_id(kind: str, name: str) -> str:
+    return f"agent:{safe(kind)}_{safe(name)}"
