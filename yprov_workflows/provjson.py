@@ -44,8 +44,12 @@ class DocumentBuilder:
         self._generated.add(entity)
         self.relation(
             "wasGeneratedBy",
-            {"prov:entity": entity, "prov:activity": activity, "prov:time": _time(time),
-             "prov:role": role},
+            {
+                "prov:entity": entity,
+                "prov:activity": activity,
+                "prov:time": _time(time),
+                "prov:role": role,
+            },
         )
 
 
@@ -76,17 +80,27 @@ def _typed(value: Value) -> Any:
 def _add_agents(builder: DocumentBuilder, start: RunStart) -> dict[str, str]:
     a = start.agents
     user = builder.element(
-        "agent", V.agent_id("user", a.user),
+        "agent",
+        V.agent_id("user", a.user),
         {"prov:type": "prov:Person", "prov:label": a.user},
     )
     engine = builder.element(
-        "agent", V.agent_id(a.engine, a.engine_version),
-        {"prov:type": "prov:SoftwareAgent", "prov:label": a.engine, "ywf:version": a.engine_version},
+        "agent",
+        V.agent_id(a.engine, a.engine_version),
+        {
+            "prov:type": "prov:SoftwareAgent",
+            "prov:label": a.engine,
+            "ywf:version": a.engine_version,
+        },
     )
     recorder = builder.element(
-        "agent", V.agent_id("yprov-workflows", a.recorder_version),
-        {"prov:type": "prov:SoftwareAgent", "prov:label": "yprov-workflows",
-         "ywf:version": a.recorder_version},
+        "agent",
+        V.agent_id("yprov-workflows", a.recorder_version),
+        {
+            "prov:type": "prov:SoftwareAgent",
+            "prov:label": "yprov-workflows",
+            "ywf:version": a.recorder_version,
+        },
     )
     builder.relation("actedOnBehalfOf", {"prov:delegate": engine, "prov:responsible": user})
     return {"user": user, "engine": engine, "recorder": recorder}
@@ -120,8 +134,11 @@ def _add_run(builder: DocumentBuilder, start: RunStart, agents: dict[str, str]) 
 def _workflow_plan(builder: DocumentBuilder, start: RunStart) -> str | None:
     if start.workflow_path is None:
         return None
-    attrs: Attrs = {"prov:type": "prov:Plan", "prov:label": start.workflow_path,
-                    "ywf:path": start.workflow_path}
+    attrs: Attrs = {
+        "prov:type": "prov:Plan",
+        "prov:label": start.workflow_path,
+        "ywf:path": start.workflow_path,
+    }
     _put(attrs, "ywf:sha256", start.workflow_sha256)
     ident = V.plan_id("workflow", start.workflow_path.rsplit("/", 1)[-1], start.workflow_sha256)
     return builder.element("entity", ident, attrs)
@@ -176,8 +193,12 @@ def _step_attrs(step: StepRecord) -> Attrs:
         "ywf:attempt": step.attempt,
         "ywf:status": step.status,
     }
-    for key, value in (("ywf:error", step.error), ("ywf:exit_code", step.exit_code),
-                       ("ywf:host", step.host), ("ywf:pid", step.pid)):
+    for key, value in (
+        ("ywf:error", step.error),
+        ("ywf:exit_code", step.exit_code),
+        ("ywf:host", step.host),
+        ("ywf:pid", step.pid),
+    ):
         _put(attrs, key, value)
     attrs.update(_code_attrs(step.code))
     attrs.update(_prefixed("wildcard", step.wildcards))
@@ -219,12 +240,26 @@ def _add_usages(builder: DocumentBuilder, activity: str, step: StepRecord) -> No
     time = _time(step.started)
     for record in step.inputs:
         entity = _file_entity(builder, record)
-        builder.relation("used", {"prov:activity": activity, "prov:entity": entity,
-                                  "prov:time": time, "prov:role": "ywf:input"})
+        builder.relation(
+            "used",
+            {
+                "prov:activity": activity,
+                "prov:entity": entity,
+                "prov:time": time,
+                "prov:role": "ywf:input",
+            },
+        )
     for name, value in step.params.items():
         entity = _param_entity(builder, name, value)
-        builder.relation("used", {"prov:activity": activity, "prov:entity": entity,
-                                  "prov:time": time, "prov:role": "ywf:parameter"})
+        builder.relation(
+            "used",
+            {
+                "prov:activity": activity,
+                "prov:entity": entity,
+                "prov:time": time,
+                "prov:role": "ywf:parameter",
+            },
+        )
 
 
 def _generate(
@@ -236,8 +271,11 @@ def _generate(
 
 
 def _file_entity(builder: DocumentBuilder, record: FileRecord) -> str:
-    attrs: Attrs = {"prov:type": "ywf:File" if record.kind != "directory" else "ywf:Directory",
-                    "prov:label": record.path, "ywf:path": record.path}
+    attrs: Attrs = {
+        "prov:type": "ywf:File" if record.kind != "directory" else "ywf:Directory",
+        "prov:label": record.path,
+        "ywf:path": record.path,
+    }
     _put(attrs, "ywf:sha256", record.sha256)
     _put(attrs, "ywf:size_bytes", record.size)
     if record.kind == "missing":

@@ -150,7 +150,9 @@ def _encode(value: Any) -> Any:
 def from_json(data: dict[str, Any]) -> Record:
     """Rebuild a record from `to_json` output. Raises KeyError/TypeError/ValueError on bad data."""
     cls = KINDS[data["kind"]]
-    kwargs = {f.name: _decode(f.name, data[f.name]) for f in dataclasses.fields(cls) if f.name in data}
+    kwargs = {
+        f.name: _decode(f.name, data[f.name]) for f in dataclasses.fields(cls) if f.name in data
+    }
     return cls(**kwargs)
 
 

@@ -18,7 +18,15 @@ Value = str | int | float | bool
 REDACTED = "[redacted]"
 SECRET_WORDS = frozenset({"token", "password", "passwd", "pwd", "secret", "key", "credential"})
 # Run-together names such as "apikey" or "accesstoken".
-SECRET_SUFFIXES = ("token", "password", "secret", "credential", "credentials", "apikey", "accesskey")
+SECRET_SUFFIXES = (
+    "token",
+    "password",
+    "secret",
+    "credential",
+    "credentials",
+    "apikey",
+    "accesskey",
+)
 _WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 MAX_TEXT = 4096
 
@@ -41,7 +49,7 @@ def to_value(value: Any, *, max_text: int = MAX_TEXT) -> Value:
 
 def _to_text(value: Any) -> str:
     if isinstance(value, os.PathLike):
-        return os.fspath(value)  # type: ignore[arg-type]
+        return str(os.fspath(value))
     if isinstance(value, bytes):
         return f"<{len(value)} bytes>"
     try:

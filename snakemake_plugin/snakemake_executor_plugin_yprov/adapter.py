@@ -65,7 +65,9 @@ def job_key(job: Any) -> str:
     return str(job.uuid())
 
 
-def files(hasher: FileHasher, paths: Iterable[Any], base: str | None = None) -> tuple[FileRecord, ...]:
+def files(
+    hasher: FileHasher, paths: Iterable[Any], base: str | None = None
+) -> tuple[FileRecord, ...]:
     """File records for the given paths, read from `base` (a shadow folder) when set."""
     plain = [str(p) for p in paths]
     return tuple(

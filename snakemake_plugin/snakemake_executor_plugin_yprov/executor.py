@@ -188,7 +188,11 @@ class Executor(LocalExecutor):
                 attempt = self._attempts.pop((id(single), single.attempt), None)
             if attempt is None:
                 continue
-            own = "failed" if attempt.error or status == "failed" and not attempt.outputs else status
+            own = (
+                "failed"
+                if attempt.error or (status == "failed" and not attempt.outputs)
+                else status
+            )
             with recorder.guard(f"describing {single.rule.name}"):
                 step = self._step(recorder, single, attempt, own)
                 self._raise_strict(recorder.record_step, step)

@@ -15,7 +15,8 @@ counters of `/proc/self/io` (which absorb those of reaped children), writes one 
 """
 
 import os
-import signal
+import resource
+import _signal as signal  # the C module: `signal` would import enum, +4 ms per job
 import sys
 
 REAL_SHELL = "/bin/sh"
@@ -24,7 +25,7 @@ IO_FIELDS = ("rchar", "wchar", "read_bytes", "write_bytes")
 NESTED = "YPROV_SHIM_ACTIVE"  # set for the measured tree: a shim inside it only execs the shell
 
 
-def read_io():
+def read_io() -> dict[str, int]:
     try:
         with open("/proc/self/io", "rb") as handle:
             pairs = (line.split(b":") for line in handle.read().splitlines())
@@ -33,14 +34,15 @@ def read_io():
         return {}
 
 
-def run_child(argv):
+def run_child(argv: list[str]) -> int:
     pid = os.fork()
     if pid == 0:
         try:
             os.execv(REAL_SHELL, [REAL_SHELL, *argv])
         finally:
             os._exit(127)
-    def forward(number, _frame):
+
+    def forward(number: int, _frame: object) -> None:
         try:
             os.kill(pid, number)
         except OSError:
@@ -51,7 +53,13 @@ def run_child(argv):
     return pid
 
 
-def write_usage(folder, status, usage, io_before, io_after):
+def write_usage(
+    folder: str,
+    status: int,
+    usage: resource.struct_rusage,
+    io_before: dict[str, int],
+    io_after: dict[str, int],
+) -> None:
     lines = [
         f"status {status}",
         f"utime {usage.ru_utime!r}",
@@ -67,7 +75,7 @@ def write_usage(folder, status, usage, io_before, io_after):
     os.rename(path + ".tmp", path)
 
 
-def exit_like(status):
+def exit_like(status: int) -> None:
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
         signal.signal(number, signal.SIG_DFL)
@@ -75,7 +83,7 @@ def exit_like(status):
     sys.exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
 
 
-def main():
+def main() -> None:
     if os.environ.get(NESTED):
         os.execv(REAL_SHELL, [REAL_SHELL, *sys.argv[1:]])
     os.environ[NESTED] = "1"
@@ -83,8 +91,9 @@ def main():
     pid = run_child(sys.argv[1:])
     _, status, usage = os.wait4(pid, 0)
     try:
-        write_usage(os.path.dirname(os.path.abspath(sys.argv[0])), status, usage,
-                    io_before, read_io())
+        write_usage(
+            os.path.dirname(os.path.abspath(sys.argv[0])), status, usage, io_before, read_io()
+        )
     except OSError:
         pass
     exit_like(status)

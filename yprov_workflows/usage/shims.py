@@ -2,7 +2,8 @@
 
 A step that runs shell commands gets its own folder holding a link named like its shell (so the
 engine still recognises the shell) to a shim script (`shim_program.py` with the real shell filled
-in). Every shell the step starts through that link leaves one `<pid>.usage` file; `collect` sums them.
+in). Every shell the step starts through that link leaves one `<pid>.usage` file; `collect`
+sums them.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class ProcessUsage:
         )
 
 
-def from_rusage(usage: os.struct_rusage | object, io: dict[str, int]) -> ProcessUsage:
+def from_rusage(usage: object, io: dict[str, int]) -> ProcessUsage:
     """Usage of one reaped process tree from its rusage and IO counter deltas."""
     return ProcessUsage(
         cpu_user_s=float(getattr(usage, "ru_utime", 0.0)),
