@@ -30,7 +30,7 @@ from snakemake_executor_plugin_yprov import adapter
 from snakemake_executor_plugin_yprov.attempt import Attempt
 from yprov_workflows.errors import RecordingError
 from yprov_workflows.recorder import Recorder, utcnow
-from yprov_workflows.records import Status, StepRecord
+from yprov_workflows.records import RunStart, Status, StepRecord
 from yprov_workflows.runs import new_run_id
 from yprov_workflows.settings import Settings
 from yprov_workflows.usage.shims import ShimFactory, collect, from_rusage
@@ -46,8 +46,9 @@ class Executor(LocalExecutor):
         self._final: dict[str, Status] = {}
         self._recorder: Recorder | None = None
         self._shims: ShimFactory | None = None
+        self._opening: tuple[Recorder, RunStart] | None = None
         if self.workflow.is_main_process:
-            self._open_run()
+            self._prepare_run()
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -59,7 +60,8 @@ class Executor(LocalExecutor):
             redact=False if ours and ours.no_redact else None,
         )
 
-    def _open_run(self) -> None:
+    def _prepare_run(self) -> None:
+        """Note the run's start; its folder is made only once a job runs (none may need to)."""
         try:
             settings = self._settings()
         except Exception as exc:
@@ -70,6 +72,15 @@ class Executor(LocalExecutor):
         workdir = Path(self.workflow.workdir_init)
         recorder = Recorder(settings, settings.resolve_out_dir(workdir), warn=logger.warning)
         start = adapter.run_start(self.workflow, new_run_id(), utcnow(), settings.redact)
+        self._opening = (recorder, start)
+
+    def run_jobs(self, jobs: Any) -> None:
+        if self._opening is not None:
+            self._open_run(*self._opening)
+            self._opening = None
+        super().run_jobs(jobs)
+
+    def _open_run(self, recorder: Recorder, start: RunStart) -> None:
         self._raise_strict(recorder.start, start)
         if recorder.active and recorder.run_dir is not None:
             self._recorder = recorder
@@ -241,18 +252,21 @@ class ShellPath(str):
 
 
 def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    first = text[0] if text else ""
-    return f"{type(exc).__name__}: {first}"[:500]
+    """The original error (Snakemake wraps it in RuleException), type and first line."""
+    root = _chain(exc)[-1]
+    lines = str(root).strip().splitlines()
+    return f"{type(root).__name__}: {lines[0] if lines else ''}"[:1000]
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
 
 
 def _exit_code(exc: BaseException) -> int | None:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        code = getattr(current, "returncode", None)
-        if isinstance(code, int):
-            return code
-        current = current.__cause__ or current.__context__
-    return None
+    codes = [getattr(e, "returncode", None) for e in _chain(exc)]
+    return next((c for c in codes if isinstance(c, int)), None)

@@ -1,0 +1,56 @@
+"""Small helpers shared by the benchmark scripts (standard library only).
+
+The scripts import this module by name: Python puts the running script's folder (`benchmarks/`)
+first on `sys.path`, so `python benchmarks/bench_x.py` works from any working directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from collections.abc import Sequence
+
+
+def parse_args(description: str) -> argparse.Namespace:
+    """The common command line: `--quick` for a short smoke run."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="a shorter run (under a minute)")
+    return parser.parse_args()
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def spread(values: Sequence[float]) -> str:
+    """min..max of the repetitions, to show how noisy a median is."""
+    return f"{min(values):.3f}..{max(values):.3f}" if values else "-"
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """A plain fixed-width table; the first column is left-aligned, the others right-aligned."""
+    cells = [[str(h) for h in headers], *[[_cell(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+
+    def line(row: list[str]) -> str:
+        first = row[0].ljust(widths[0])
+        rest = [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
+        return "  ".join([first, *rest])
+
+    print(line(cells[0]))
+    print("  ".join("-" * w for w in widths))
+    for row in cells[1:]:
+        print(line(row))
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def verdict(ratio: float, target: float, *, at_most: bool) -> str:
+    """'met' or 'MISSED' against a target ratio (benchmarks report, they never assert)."""
+    ok = ratio <= target if at_most else ratio >= target
+    sign = "<=" if at_most else ">="
+    return f"{ratio:.3f} (target {sign} {target:g}: {'met' if ok else 'MISSED'})"
