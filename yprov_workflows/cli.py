@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -14,7 +15,8 @@ from yprov_workflows._version import __version__
 from yprov_workflows.assemble import assemble
 from yprov_workflows.errors import YProvError
 from yprov_workflows.runs import document_path, journal_path, write_document
-from yprov_workflows.validation import validate_file
+from yprov_workflows.summary import summarize
+from yprov_workflows.validation import load_document, validate_file
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_INVALID = 1
@@ -22,15 +24,20 @@ EXIT_BAD_INPUT = 2
 
 
 def _one_line_errors(func: F) -> F:
-    """Report our own errors and OS errors as one line and exit 2, never as a traceback."""
+    """Report errors (exit 2) and warnings as one line each on stderr, never as a traceback."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (YProvError, OSError) as exc:
-            click.echo(f"yprov: error: {exc}", err=True)
-            sys.exit(EXIT_BAD_INPUT)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            try:
+                return func(*args, **kwargs)
+            except (YProvError, OSError) as exc:
+                click.echo(f"yprov: error: {exc}", err=True)
+                sys.exit(EXIT_BAD_INPUT)
+            finally:
+                for warning in caught:
+                    click.echo(f"yprov: warning: {warning.message}", err=True)
 
     return wrapper  # type: ignore[return-value]
 
@@ -62,6 +69,15 @@ def export(run_dir: Path, output: Path | None) -> None:
     click.echo(str(target))
 
 
+@main.command()
+@click.argument("document", type=click.Path(path_type=Path))
+@_one_line_errors
+def show(document: Path) -> None:
+    """Print a short summary of DOCUMENT: status, steps, CPU, memory, files."""
+    for line in summarize(load_document(document)):
+        click.echo(line)
+
+
 @main.command(name="validate")
 @click.argument("document", type=click.Path(path_type=Path))
 @_one_line_errors
@@ -78,3 +94,7 @@ def validate_command(document: Path) -> None:
         click.echo(problem)
     click.echo(f"{document}: invalid ({len(report.problems)} problems)", err=True)
     sys.exit(EXIT_INVALID)
+
+
+if __name__ == "__main__":
+    main()

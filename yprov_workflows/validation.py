@@ -111,7 +111,7 @@ def validate_file(path: str | os.PathLike[str]) -> ValidationReport:
         DocumentError: The path is missing, not a file, unreadable, not JSON, or its top level
             is not a JSON object.
     """
-    return validate(_load(Path(path)))
+    return validate(load_document(path))
 
 
 def _capped(problems: list[str]) -> tuple[str, ...]:
@@ -124,7 +124,9 @@ def _capped(problems: list[str]) -> tuple[str, ...]:
 # Reading a file
 
 
-def _load(path: Path) -> dict[str, Any]:
+def load_document(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Parse a PROV-JSON file into a dict; DocumentError (one line) when it cannot be read."""
+    path = Path(path)
     try:
         data = json.loads(_read_text(path))
     except json.JSONDecodeError as exc:

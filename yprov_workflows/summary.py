@@ -1,0 +1,45 @@
+"""A short human-readable summary of a run's document: what ran, how it ended, what it cost."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+
+def summarize(doc: dict[str, Any]) -> list[str]:
+    """Lines describing the run: status, steps per name, CPU, peak memory, files."""
+    activities = doc.get("activity", {})
+    run: dict[str, Any] = next(
+        (a for a in activities.values() if a.get("prov:type") == "wfprov:WorkflowRun"), {}
+    )
+    steps = [a for a in activities.values() if a.get("prov:type") == "wfprov:ProcessRun"]
+    files = [e for e in doc.get("entity", {}).values() if e.get("prov:type") == "ywf:File"]
+    return [
+        f"run {run.get('ywf:run_id', '?')}: {run.get('ywf:status', '?')}, {len(steps)} steps, "
+        f"{run.get('prov:startTime', '?')} -> {run.get('prov:endTime', '?')}",
+        *_step_lines(steps),
+        f"CPU {_sum(steps, 'ywf:cpu_total_s'):.2f} s in all, peak RSS of one step "
+        f"{_max(steps, 'ywf:max_rss_bytes') / 2**20:.1f} MiB, {len(files)} file versions",
+    ]
+
+
+def _step_lines(steps: list[dict[str, Any]]) -> list[str]:
+    by_name: Counter[str] = Counter(str(s.get("ywf:step_name")) for s in steps)
+    failed: Counter[str] = Counter(
+        str(s.get("ywf:step_name")) for s in steps if s.get("ywf:status") == "failed"
+    )
+    lines = []
+    for name, count in sorted(by_name.items()):
+        cpu = _sum([s for s in steps if s.get("ywf:step_name") == name], "ywf:cpu_total_s")
+        note = f", {failed[name]} failed" if failed[name] else ""
+        lines.append(f"  {name}: {count} step(s){note}, CPU {cpu:.2f} s")
+    return lines
+
+
+def _sum(steps: list[dict[str, Any]], key: str) -> float:
+    return float(sum(s.get(key, 0) for s in steps if isinstance(s.get(key), int | float)))
+
+
+def _max(steps: list[dict[str, Any]], key: str) -> float:
+    values = [s[key] for s in steps if isinstance(s.get(key), int | float)]
+    return float(max(values, default=0))
