@@ -121,9 +121,9 @@ def _digest(text: str) -> str:
 def attributes(job: Any) -> dict[str, Value]:
     """Other facts of the job: threads, Snakemake's job id, conda env and container when set."""
     attrs: dict[str, Value] = {"threads": int(job.threads), "jobid": int(job.jobid)}
-    conda = getattr(job, "conda_env", None)
-    if conda is not None:
-        attrs["conda_env"] = str(getattr(conda, "address", conda))
+    conda = getattr(job, "conda_env_spec", None)  # not `conda_env`: that one needs conda installed
+    if conda:
+        attrs["conda_env"] = str(conda)
     container = getattr(job, "container_img_url", None)
     if container:
         attrs["container"] = str(container)

@@ -27,8 +27,15 @@ class Attempt:
     spawned: ProcessUsage | None = None
     error: str | None = None
     exit_code: int | None = None
+    unreported: bool = False
     pid: int = field(default_factory=os.getpid)
     thread: int = field(default_factory=threading.get_native_id)
+
+    def verdict(self) -> dict[str, str | int | float | bool]:
+        """Marks an attempt whose end Snakemake never reported (the run stopped first)."""
+        return (
+            {"snakemake_verdict": "not reported: the run stopped first"} if self.unreported else {}
+        )
 
     def usage(self, shells: ProcessUsage | None, has_action: bool = True) -> Usage:
         """Summarise what was measured, naming the source of the figures."""

@@ -41,7 +41,7 @@ _RESOURCES_ARG = list(inspect.signature(run_wrapper).parameters).index("resource
 class Executor(LocalExecutor):
     def __post_init__(self) -> None:
         super().__post_init__()
-        self._attempts: dict[tuple[int, int], Attempt] = {}
+        self._attempts: dict[tuple[int, int], tuple[Any, Attempt]] = {}
         self._lock = threading.Lock()
         self._final: dict[str, Status] = {}
         self._recorder: Recorder | None = None
@@ -108,6 +108,7 @@ class Executor(LocalExecutor):
         recorder, self._recorder = self._recorder, None
         if recorder is None:
             return
+        self._record_unreported(recorder)
         document = self._raise_strict(recorder.finish, status)
         if document is not None:
             logger.info(
@@ -143,7 +144,7 @@ class Executor(LocalExecutor):
     def _begin(self, recorder: Recorder, job: Any) -> Attempt:
         attempt = Attempt(started=utcnow())
         with self._lock:
-            self._attempts[(id(job), job.attempt)] = attempt
+            self._attempts[(id(job), job.attempt)] = (job, attempt)
         with recorder.guard(f"hashing inputs of {job.rule.name}"):
             attempt.inputs = adapter.files(recorder.hasher, job.input)
         return attempt
@@ -167,7 +168,7 @@ class Executor(LocalExecutor):
 
     def spawn_job(self, job: Any) -> None:
         """Run a `run:` job in its own Snakemake process, reaped with wait4 for exact usage."""
-        attempt = self._attempts.get((id(job), job.attempt))
+        _, attempt = self._attempts.get((id(job), job.attempt), (None, None))
         if attempt is None:
             return super().spawn_job(job)
         cmd = self.format_job_exec(job)
@@ -196,18 +197,25 @@ class Executor(LocalExecutor):
             return
         for single in job.jobs if job.is_group() else (job,):
             with self._lock:
-                attempt = self._attempts.pop((id(single), single.attempt), None)
-            if attempt is None:
-                continue
-            own = (
-                "failed"
-                if attempt.error or (status == "failed" and not attempt.outputs)
-                else status
-            )
-            with recorder.guard(f"describing {single.rule.name}"):
-                step = self._step(recorder, single, attempt, own)
-                self._raise_strict(recorder.record_step, step)
-                self._final[step.key] = own
+                _, attempt = self._attempts.pop((id(single), single.attempt), (None, None))
+            if attempt is not None:
+                failed = attempt.error or (status == "failed" and not attempt.outputs)
+                self._record(recorder, single, attempt, "failed" if failed else status)
+
+    def _record(self, recorder: Recorder, job: Any, attempt: Attempt, status: Status) -> None:
+        with recorder.guard(f"describing {job.rule.name}"):
+            step = self._step(recorder, job, attempt, status)
+            self._raise_strict(recorder.record_step, step)
+            self._final[step.key] = status
+
+    def _record_unreported(self, recorder: Recorder) -> None:
+        """Attempts Snakemake never gave a verdict on (it stopped first) are kept, marked so."""
+        with self._lock:
+            pending, self._attempts = list(self._attempts.values()), {}
+        for job, attempt in pending:
+            attempt.unreported = True
+            ran: Status = "completed" if attempt.ended else "incomplete"
+            self._record(recorder, job, attempt, "failed" if attempt.error else ran)
 
     def _step(self, recorder: Recorder, job: Any, attempt: Attempt, status: Status) -> StepRecord:
         redact = recorder.settings.redact
@@ -226,7 +234,7 @@ class Executor(LocalExecutor):
             params=adapter.params(job, redact),
             wildcards=adapter.wildcards(job),
             resources=adapter.resources(job),
-            attributes=adapter.attributes(job),
+            attributes=adapter.attributes(job) | attempt.verdict(),
             code=adapter.code(job),
             usage=attempt.usage(shells, has_action=not getattr(job.rule, "norun", False)),
             error=attempt.error if status == "failed" else None,

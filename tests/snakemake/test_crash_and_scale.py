@@ -125,3 +125,18 @@ def test_200_parallel_jobs_give_exactly_200_steps(workdir: Path) -> None:
     journal = next((workdir / ".yprov").glob("*/journal.jsonl")).read_text().splitlines()
     assert all(json.loads(line) for line in journal), "every journal line is whole JSON"
     assert sum('"kind":"step"' in line for line in journal) == 201
+
+
+def test_a_finished_job_is_kept_when_snakemake_aborts_before_its_verdict(workdir: Path) -> None:
+    """Without conda, Snakemake aborts while writing metadata of a finished wrapper job."""
+    write_workflow(
+        workdir,
+        'rule wrapped:\n    output: "w.txt"\n    wrapper: "file:wrappers/touch"\n',
+        {"wrappers/touch/wrapper.py": "open(snakemake.output[0], 'w').close()\n"},
+    )
+    assert snakemake(workdir).returncode != 0
+    run = latest(workdir)
+    assert run.run["ywf:status"] == "cancelled"
+    (step,) = run.steps("wrapped")
+    assert step["ywf:status"] == "completed"
+    assert step["ywf:snakemake_verdict"].startswith("not reported")
