@@ -39,6 +39,11 @@ def _journal_steps(workdir: Path) -> int:
     return sum(1 for line in lines if '"kind":"step"' in line)
 
 
+def _export(run_dir: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "yprov_workflows", "export", str(run_dir)]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
 def _start_and_kill_after_quick_steps(workdir: Path) -> None:
     command = [sys.executable, "-m", "snakemake", "--executor", "yprov", "--cores", "2"]
     process = subprocess.Popen(
@@ -65,12 +70,7 @@ def killed_run(workdir: Path) -> Path:
 
 
 def test_export_of_a_killed_run_keeps_every_finished_step(killed_run: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "yprov_workflows", "export", str(killed_run)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = _export(killed_run)
     assert result.returncode == 0, result.stderr
     document = RunDocument.load(Path(result.stdout.strip()))
     document.assert_valid()
@@ -94,12 +94,7 @@ def test_a_torn_last_journal_line_is_skipped(killed_run: Path) -> None:
     journal = killed_run / "journal.jsonl"
     with journal.open("a") as handle:
         handle.write('{"kind":"step","run_id":"x","na')
-    result = subprocess.run(
-        [sys.executable, "-m", "yprov_workflows", "export", str(killed_run)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = _export(killed_run)
     assert result.returncode == 0, result.stderr
     assert "half-written" in result.stderr
     assert len(RunDocument.load(Path(result.stdout.strip())).steps("quick")) == 4
