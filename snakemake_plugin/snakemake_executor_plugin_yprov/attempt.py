@@ -6,10 +6,10 @@ import os
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
+from yprov_workflows.recorder import utcnow
 from yprov_workflows.records import FileRecord, Usage
-from yprov_workflows.usage.shims import ProcessUsage
+from yprov_workflows.usage.process import ProcessUsage
 
 
 @dataclass
@@ -21,10 +21,10 @@ class Attempt:
     outputs: tuple[FileRecord, ...] = ()
     logs: tuple[FileRecord, ...] = ()
     ended: datetime | None = None
-    shell_link: Path | None = None
     in_thread: bool = False
     thread_cpu_s: float = 0.0
-    spawned: ProcessUsage | None = None
+    spawned: bool = False
+    reaped: ProcessUsage | None = None
     error: str | None = None
     exit_code: int | None = None
     unreported: bool = False
@@ -37,10 +37,16 @@ class Attempt:
             {"snakemake_verdict": "not reported: the run stopped first"} if self.unreported else {}
         )
 
-    def usage(self, shells: ProcessUsage | None, has_action: bool = True) -> Usage:
+    def finish(self, thread_cpu_s: float, reaped: list[ProcessUsage]) -> None:
+        """The job's worker is done: note the end, its thread's CPU and the processes it reaped."""
+        self.ended = utcnow()
+        self.thread_cpu_s = thread_cpu_s
+        self.reaped = sum(reaped, ProcessUsage()) if reaped else None
+
+    def usage(self, has_action: bool = True) -> Usage:
         """Summarise what was measured, naming the source of the figures."""
         wall = (self.ended - self.started).total_seconds() if self.ended else None
-        total = _combine(self.spawned, shells)
+        total = self.reaped
         figures: dict[str, int | float | str | bool] = {}
         if wall is not None:
             figures["wall_s"] = round(wall, 6)
@@ -52,12 +58,6 @@ class Attempt:
         user = total.cpu_user_s + (self.thread_cpu_s if self.in_thread else 0.0)
         figures.update(_figures(total, user))
         return Usage(figures, _source(self), _note(self))
-
-
-def _combine(a: ProcessUsage | None, b: ProcessUsage | None) -> ProcessUsage | None:
-    if a is None or b is None:
-        return a or b
-    return a + b
 
 
 def _figures(total: ProcessUsage, user_s: float) -> dict[str, int | float | str | bool]:
@@ -75,16 +75,13 @@ def _figures(total: ProcessUsage, user_s: float) -> dict[str, int | float | str 
 
 
 def _source(attempt: Attempt) -> str:
-    if attempt.spawned is not None:
-        return "wait4"
     return "wait4+thread_time" if attempt.in_thread else "wait4"
 
 
 def _note(attempt: Attempt) -> str | None:
-    if attempt.spawned is not None:
+    if attempt.spawned:
         return (
-            "run: job in its own Snakemake process: CPU and memory include that process's "
-            "start-up; IO counters are not available"
+            "run: job in its own Snakemake process: CPU and memory include that process's start-up"
         )
     if attempt.in_thread:
         return "run: code ran in a Snakemake thread: its CPU is thread_time, memory is not its own"

@@ -1,8 +1,8 @@
 """The executor: Snakemake's local executor plus provenance recording around every job attempt.
 
 Hooks (all in Snakemake's executor API or its local executor, guarded by tests):
-- `cached_or_run` runs in the worker thread of every single job: we hash inputs, point the job's
-  shell at a measuring shim, run the job, then hash its outputs.
+- `cached_or_run` runs in the worker thread of every single job: we hash inputs, run the job while
+  collecting the usage of every process the thread reaps (see `measuring.py`), hash its outputs.
 - `spawn_job` runs `run:` jobs in their own process: we reap it with `wait4` for exact usage.
 - `handle_job_success` / `handle_job_error` come after Snakemake checked the outputs: the attempt
   is then written to the journal, as completed or failed.
@@ -11,31 +11,29 @@ Hooks (all in Snakemake's executor API or its local executor, guarded by tests):
 
 from __future__ import annotations
 
-import inspect
 import os
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from snakemake.exceptions import SpawnedJobError
 from snakemake.executors.local import Executor as LocalExecutor
 from snakemake.executors.local import run_wrapper
-from snakemake.iocontainers import ResourceList
 from snakemake.logging import logger
 from snakemake_interface_common.exceptions import WorkflowError
 
 from snakemake_executor_plugin_yprov import adapter
 from snakemake_executor_plugin_yprov.attempt import Attempt
+from snakemake_executor_plugin_yprov.measuring import measure_shell_processes
 from yprov_workflows.errors import RecordingError
 from yprov_workflows.recorder import Recorder, utcnow
 from yprov_workflows.records import RunStart, Status, StepRecord
 from yprov_workflows.runs import new_run_id
 from yprov_workflows.settings import Settings
-from yprov_workflows.usage.shims import ShimFactory, collect, from_rusage
-
-_RESOURCES_ARG = list(inspect.signature(run_wrapper).parameters).index("resources")
+from yprov_workflows.usage.process import ThreadUsage, reap
 
 
 class Executor(LocalExecutor):
@@ -45,7 +43,8 @@ class Executor(LocalExecutor):
         self._lock = threading.Lock()
         self._final: dict[str, Status] = {}
         self._recorder: Recorder | None = None
-        self._shims: ShimFactory | None = None
+        self._usage = ThreadUsage()
+        self._unmeasure: Callable[[], None] | None = None
         self._opening: tuple[Recorder, RunStart] | None = None
         if self.workflow.is_main_process:
             self._prepare_run()
@@ -82,10 +81,9 @@ class Executor(LocalExecutor):
 
     def _open_run(self, recorder: Recorder, start: RunStart) -> None:
         self._raise_strict(recorder.start, start)
-        if recorder.active and recorder.run_dir is not None:
+        if recorder.active:
             self._recorder = recorder
-            factory = ShimFactory(recorder.run_dir / "shims")
-            self._shims = factory if factory.usable else None
+            self._unmeasure = measure_shell_processes(self._usage)
 
     def _raise_strict(self, func: Any, *args: Any) -> Any:
         try:
@@ -106,6 +104,9 @@ class Executor(LocalExecutor):
 
     def _close_run(self, status: Status) -> None:
         recorder, self._recorder = self._recorder, None
+        if self._unmeasure is not None:
+            self._unmeasure()
+            self._unmeasure = None
         if recorder is None:
             return
         self._record_unreported(recorder)
@@ -122,24 +123,22 @@ class Executor(LocalExecutor):
         if recorder is None:
             return super().cached_or_run(job, run_func, *args)
         attempt = self._begin(recorder, job)
-        if run_func is run_wrapper:
-            args = self._with_shim(job, attempt, args)
-            attempt.in_thread = bool(job.is_run)
+        attempt.in_thread = run_func is run_wrapper and bool(job.is_run)
         cpu0 = time.thread_time()
-        try:
-            super().cached_or_run(job, run_func, *args)
-        except BaseException as exc:
-            attempt.error = attempt.error or _describe(exc)
-            attempt.exit_code = attempt.exit_code or _exit_code(exc)
-            raise
-        else:
-            with recorder.guard(f"hashing outputs of {job.rule.name}"):
-                attempt.outputs = adapter.files(recorder.hasher, job.output, job.shadow_dir)
-        finally:
-            attempt.thread_cpu_s = time.thread_time() - cpu0
-            attempt.ended = utcnow()
-            with recorder.guard(f"hashing logs of {job.rule.name}"):
-                attempt.logs = adapter.files(recorder.hasher, job.log, job.shadow_dir)
+        with self._usage.collecting() as reaped:
+            try:
+                super().cached_or_run(job, run_func, *args)
+            except BaseException as exc:
+                attempt.error = attempt.error or _describe(exc)
+                attempt.exit_code = attempt.exit_code or _exit_code(exc)
+                raise
+            else:
+                with recorder.guard(f"hashing outputs of {job.rule.name}"):
+                    attempt.outputs = adapter.files(recorder.hasher, job.output, job.shadow_dir)
+            finally:
+                attempt.finish(time.thread_time() - cpu0, reaped)
+                with recorder.guard(f"hashing logs of {job.rule.name}"):
+                    attempt.logs = adapter.files(recorder.hasher, job.log, job.shadow_dir)
 
     def _begin(self, recorder: Recorder, job: Any) -> Attempt:
         attempt = Attempt(started=utcnow())
@@ -149,23 +148,6 @@ class Executor(LocalExecutor):
             attempt.inputs = adapter.files(recorder.hasher, job.input)
         return attempt
 
-    def _with_shim(self, job: Any, attempt: Attempt, args: tuple[Any, ...]) -> tuple[Any, ...]:
-        """Point the job's shell commands at a measuring shim through its `shell_exec` resource."""
-        if self._shims is None or self._recorder is None:
-            return args
-        with self._recorder.guard(f"preparing measurement of {job.rule.name}"):
-            real = adapter.real_shell(job)
-            if real is None:
-                return args
-            key = f"{adapter.job_key(job)}-{job.attempt}"
-            attempt.shell_link = self._shims.step_shell(key, real)
-            resources = dict(args[_RESOURCES_ARG].items())
-            resources["shell_exec"] = ShellPath(attempt.shell_link)
-            patched = list(args)
-            patched[_RESOURCES_ARG] = ResourceList(fromdict=resources)
-            return tuple(patched)
-        return args
-
     def spawn_job(self, job: Any) -> None:
         """Run a `run:` job in its own Snakemake process, reaped with wait4 for exact usage."""
         _, attempt = self._attempts.get((id(job), job.attempt), (None, None))
@@ -174,9 +156,11 @@ class Executor(LocalExecutor):
         cmd = self.format_job_exec(job)
         logger.debug(f"spawned job: {cmd}")
         process = subprocess.Popen(cmd, shell=True)
-        _, status, usage = os.wait4(process.pid, 0)
+        _, status, usage = reap(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
-        attempt.spawned = from_rusage(usage, {})
+        attempt.spawned = True
+        if usage is not None:
+            self._usage.report(usage)
         if process.returncode:
             attempt.exit_code = process.returncode
             raise SpawnedJobError()
@@ -219,7 +203,6 @@ class Executor(LocalExecutor):
 
     def _step(self, recorder: Recorder, job: Any, attempt: Attempt, status: Status) -> StepRecord:
         redact = recorder.settings.redact
-        shells = collect(attempt.shell_link) if attempt.shell_link else None
         return StepRecord(
             run_id=recorder.run_dir.name if recorder.run_dir else "",
             name=str(job.rule.name),
@@ -236,27 +219,12 @@ class Executor(LocalExecutor):
             resources=adapter.resources(job),
             attributes=adapter.attributes(job) | attempt.verdict(),
             code=adapter.code(job),
-            usage=attempt.usage(shells, has_action=not getattr(job.rule, "norun", False)),
+            usage=attempt.usage(has_action=not getattr(job.rule, "norun", False)),
             error=attempt.error if status == "failed" else None,
             exit_code=attempt.exit_code,
             host=adapter.HOST,
             pid=attempt.pid,
         )
-
-
-class ShellPath(str):
-    """The shim's path as a `shell_exec` resource.
-
-    Snakemake 9 writes `shell.executable({shell_exec})` into the preamble of `script:` jobs without
-    quotes; formatting this string yields its quoted form so the preamble stays valid Python.
-    Pickled (into that preamble) it becomes a plain `str`, so no import of this package is needed.
-    """
-
-    def __format__(self, spec: str) -> str:
-        return repr(str(self))
-
-    def __reduce__(self) -> tuple[type[str], tuple[str]]:
-        return (str, (str(self),))
 
 
 def _describe(exc: BaseException) -> str:
