@@ -182,9 +182,8 @@ class Executor(LocalExecutor):
         for single in job.jobs if job.is_group() else (job,):
             with self._lock:
                 _, attempt = self._attempts.pop((id(single), single.attempt), (None, None))
-            if attempt is not None:
-                failed = attempt.error or (status == "failed" and not attempt.outputs)
-                self._record(recorder, single, attempt, "failed" if failed else status)
+            if attempt is not None:  # a job inside a failed group may have failed by itself
+                self._record(recorder, single, attempt, "failed" if attempt.error else status)
 
     def _record(self, recorder: Recorder, job: Any, attempt: Attempt, status: Status) -> None:
         with recorder.guard(f"describing {job.rule.name}"):
