@@ -9,12 +9,13 @@ from pathlib import Path
 
 from smk_helpers import latest, ok, snakemake, write_workflow
 
-BURN = "import time; t = time.process_time(); exec('while time.process_time() - t < 0.1: pass')"
+# Fixed work, no interpreter caches: a bash counting loop costs the same CPU every time.
+BURN = "i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done"
 TOUCH = "b = bytearray(300 * 2**20); b[::4096] = b'x' * (len(b) // 4096)"
 
 
 def _job_command(python: str) -> str:
-    burns = "; ".join(f'"{python}" -c "{BURN}"' for _ in range(10))
+    burns = "; ".join(f"bash -c '{BURN}'" for _ in range(10))
     return f'{burns}; "{python}" -c "{TOUCH}"'
 
 
@@ -36,7 +37,7 @@ def test_short_lived_children_and_peak_memory_are_measured_exactly(workdir: Path
     cpu, rss = _truth(command)
     assert step["ywf:usage_source"] == "wait4"
     assert abs(step["ywf:cpu_total_s"] - cpu) <= 0.15 * cpu, (step["ywf:cpu_total_s"], cpu)
-    assert step["ywf:cpu_total_s"] >= 1.0, "ten children of 0.1 s CPU each"
+    assert step["ywf:cpu_total_s"] >= 0.5, "ten short-lived children, each busy for a while"
     assert abs(step["ywf:max_rss_bytes"] - rss) <= 0.05 * rss, (step["ywf:max_rss_bytes"], rss)
     assert step["ywf:max_rss_bytes"] >= 300 * 2**20
 
