@@ -18,7 +18,6 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from yprov_workflows.errors import JournalError
 from yprov_workflows.records import Record, RunStart, StepRecord, from_json, to_json
@@ -26,6 +25,7 @@ from yprov_workflows.records import Record, RunStart, StepRecord, from_json, to_
 FORMAT = "yprov-workflows-journal"
 VERSION = 1
 FILENAME = "journal.jsonl"
+HEADER = (json.dumps({"format": FORMAT, "version": VERSION}) + "\n").encode()
 
 
 class JournalWriter:
@@ -36,17 +36,14 @@ class JournalWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._lock = threading.Lock()
-        if os.fstat(self._fd).st_size == 0:
-            self._write_line({"format": FORMAT, "version": VERSION})
 
     def append(self, record: Record) -> None:
-        self._write_line(to_json(record))
-
-    def _write_line(self, data: dict[str, Any]) -> None:
-        line = (json.dumps(data, separators=(",", ":"), allow_nan=False) + "\n").encode()
+        line = (json.dumps(to_json(record), separators=(",", ":"), allow_nan=False) + "\n").encode()
         with self._lock:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
             try:
+                if os.fstat(self._fd).st_size == 0:  # under the lock: one header, however many
+                    _write_all(self._fd, HEADER)  # processes open the journal at once
                 _write_all(self._fd, line)
             finally:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)

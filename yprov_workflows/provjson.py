@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from yprov_workflows import vocabulary as V
-from yprov_workflows.records import Code, FileRecord, RunEnd, RunStart, StepRecord
+from yprov_workflows.records import Code, FileRecord, RunEnd, RunStart, StepRecord, ValueRecord
 from yprov_workflows.values import Value
 
 Attrs = dict[str, Any]
@@ -26,6 +26,7 @@ class DocumentBuilder:
         self._relation_count = 0
         self._generated: set[str] = set()
         self.duplicate_generations = 0
+        self.latest: dict[str, str] = {}  # step key -> activity of its last attempt
 
     def element(self, kind: str, ident: str, attrs: Attrs) -> str:
         bucket = self.doc.setdefault(kind, {})
@@ -60,11 +61,13 @@ def build_document(
     builder = DocumentBuilder()
     agents = _add_agents(builder, start)
     run = _add_run(builder, start, agents)
-    count = 0
-    for step in sorted(steps, key=lambda s: (s.started, s.step_id)):
+    ordered = sorted(steps, key=lambda s: (s.started, s.step_id))
+    builder.latest = {s.key: V.step_id(s.step_id) for s in ordered}
+    for step in ordered:
+        _add_result(builder, step)
+    for step in ordered:
         _add_step(builder, step, run, agents["engine"])
-        count += 1
-    _close_run(builder, run, start, end, count)
+    _close_run(builder, run, start, end, len(ordered))
     return builder.doc
 
 
@@ -168,16 +171,24 @@ def _close_run(
 
 def _add_step(builder: DocumentBuilder, step: StepRecord, run: str, engine: str) -> None:
     ident = builder.element("activity", V.step_id(step.step_id), _step_attrs(step))
+    starter = builder.latest.get(step.parent, run) if step.parent else run
     builder.relation(
         "wasStartedBy",
-        {"prov:activity": ident, "prov:starter": run, "prov:time": _time(step.started)},
+        {"prov:activity": ident, "prov:starter": starter, "prov:time": _time(step.started)},
     )
+    for key in step.informed_by:
+        if key in builder.latest:
+            builder.relation(
+                "wasInformedBy", {"prov:informed": ident, "prov:informant": builder.latest[key]}
+            )
     plan = _step_plan(builder, step)
     builder.relation("wasAssociatedWith", _association(ident, engine, plan, "ywf:engine"))
     _add_usages(builder, ident, step)
     if step.status == "completed":
+        used = set(step.inputs)
         for record in step.outputs:
-            _generate(builder, ident, step, record, "ywf:output")
+            if record not in used:  # a file passed through unchanged was not generated here
+                _generate(builder, ident, step, record, "ywf:output")
     for record in step.logs:
         _generate(builder, ident, step, record, "ywf:log")
 
@@ -250,7 +261,7 @@ def _add_usages(builder: DocumentBuilder, activity: str, step: StepRecord) -> No
             },
         )
     for name, value in step.params.items():
-        entity = _param_entity(builder, name, value)
+        entity = _param_entity(builder, name, value, step.values.get(name), step.key)
         builder.relation(
             "used",
             {
@@ -258,6 +269,17 @@ def _add_usages(builder: DocumentBuilder, activity: str, step: StepRecord) -> No
                 "prov:entity": entity,
                 "prov:time": time,
                 "prov:role": "ywf:parameter",
+            },
+        )
+    for name, key in step.upstream:
+        builder.relation(
+            "used",
+            {
+                "prov:activity": activity,
+                "prov:entity": _upstream_entity(builder, key),
+                "prov:time": time,
+                "prov:role": "ywf:upstream",
+                "ywf:argument": name,
             },
         )
 
@@ -283,10 +305,40 @@ def _file_entity(builder: DocumentBuilder, record: FileRecord) -> str:
     return builder.element("entity", V.artifact_id(record.path, record.sha256), attrs)
 
 
-def _param_entity(builder: DocumentBuilder, name: str, value: Value) -> str:
-    encoded = json.dumps(value)
+def _param_entity(
+    builder: DocumentBuilder, name: str, value: Value, info: ValueRecord | None, key: str
+) -> str:
+    """One entity per (name, value); a value known only by a preview is also per step."""
     attrs: Attrs = {"prov:type": "ywf:Parameter", "prov:label": name, "prov:value": _typed(value)}
-    return builder.element("entity", V.param_id(name, encoded), attrs)
+    identity = json.dumps(value)
+    if info is not None:
+        attrs.update(_value_attrs(info))
+        identity += info.digest or f"/{key}"
+    return builder.element("entity", V.param_id(name, identity), attrs)
+
+
+def _value_attrs(info: ValueRecord) -> Attrs:
+    attrs: Attrs = {"ywf:type": info.type}
+    _put(attrs, "ywf:size", info.size)
+    _put(attrs, "ywf:digest", info.digest)
+    return attrs
+
+
+def _add_result(builder: DocumentBuilder, step: StepRecord) -> None:
+    """The value a completed (or cached) step returned, as an entity it generated."""
+    if step.result is None or step.status not in ("completed", "cached"):
+        return
+    attrs: Attrs = {"prov:type": "ywf:Value", "prov:label": f"result of {step.name}"}
+    _put(attrs, "prov:value", step.result.preview)
+    attrs.update(_value_attrs(step.result))
+    entity = builder.element("entity", V.value_id(step.key), attrs)
+    builder.generation(entity, V.step_id(step.step_id), step.ended, "ywf:result")
+
+
+def _upstream_entity(builder: DocumentBuilder, key: str) -> str:
+    """The result of an upstream step; declared bare if that step left no record of it."""
+    attrs: Attrs = {"prov:type": "ywf:Value", "prov:label": f"result of {key}"}
+    return builder.element("entity", V.value_id(key), attrs)
 
 
 def _put(attrs: Attrs, key: str, value: Any) -> None:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from yprov_workflows.values import Value
 
-Status = Literal["completed", "failed", "cancelled", "incomplete"]
+Status = Literal["completed", "failed", "cancelled", "incomplete", "cached"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,17 @@ class FileRecord:
     sha256: str | None
     size: int | None
     kind: Literal["file", "directory", "special", "missing"] = "file"
+
+
+@dataclass(frozen=True)
+class ValueRecord:
+    """A value that is not a file (an argument or a result): its type, size and, when that is
+    cheap, a digest. `preview` is the typed value itself for scalars, a bounded text otherwise."""
+
+    type: str
+    preview: Value | None = None
+    size: int | None = None
+    digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,7 +59,13 @@ class Code:
 
 @dataclass(frozen=True)
 class StepRecord:
-    """One attempt of one step (a Snakemake job attempt, a Prefect task-run attempt)."""
+    """One attempt of one step (a Snakemake job attempt, a Prefect task-run attempt).
+
+    Besides files and typed `params`, a step may have `values` (arguments described by type, size
+    and digest), `upstream` ((role, key) pairs: it used the result of the step with that key),
+    `informed_by` (keys of steps it waited for without data), a `result` it returned, and the key
+    of a `parent` step (a subflow) that started it.
+    """
 
     run_id: str
     name: str
@@ -66,6 +83,11 @@ class StepRecord:
     attributes: dict[str, Value] = field(default_factory=dict)
     code: Code | None = None
     usage: Usage = field(default_factory=Usage)
+    values: dict[str, ValueRecord] = field(default_factory=dict)
+    upstream: tuple[tuple[str, str], ...] = ()
+    informed_by: tuple[str, ...] = ()
+    result: ValueRecord | None = None
+    parent: str | None = None
     error: str | None = None
     exit_code: int | None = None
     host: str | None = None
@@ -144,6 +166,8 @@ def _encode(value: Any) -> Any:
         return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, tuple | list):
         return [_encode(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
     return value
 
 
@@ -161,8 +185,14 @@ def _decode(name: str, value: Any) -> Any:
         return datetime.fromisoformat(value)
     if name in ("inputs", "outputs", "logs"):
         return tuple(FileRecord(**v) for v in value)
-    if name in ("command_line", "targets"):
+    if name in ("command_line", "targets", "informed_by"):
         return tuple(value)
+    if name == "upstream":
+        return tuple((role, key) for role, key in value)
+    if name == "values":
+        return {k: ValueRecord(**v) for k, v in value.items()}
+    if name == "result" and value is not None:
+        return ValueRecord(**value)
     if name in _NESTED and value is not None:
         return _NESTED[name](**value)
     return value

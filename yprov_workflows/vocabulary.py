@@ -27,6 +27,7 @@ NAMESPACES: dict[str, str] = {
     "step": BASE + "id/step/",
     "artifact": BASE + "id/artifact/",
     "param": BASE + "id/param/",
+    "value": BASE + "id/value/",
     "plan": BASE + "id/plan/",
     "agent": BASE + "id/agent/",
 }
@@ -59,6 +60,11 @@ def artifact_id(path: str, sha256: str | None) -> str:
 
 def param_id(name: str, value_json: str) -> str:
     return f"param:{safe(name)}_{short_hash(value_json, 16)}"
+
+
+def value_id(step_key: str) -> str:
+    """The value a step (a Prefect task run, by its id) returned."""
+    return f"value:{safe(step_key)}"
 
 
 def plan_id(kind: str, name: str, digest: str | None) -> str:

@@ -1,0 +1,120 @@
+"""Translate Prefect's run contexts into yprov-workflows core records. Knows Prefect, not PROV."""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import inspect
+import os
+import socket
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from yprov_workflows import __version__
+from yprov_workflows.describe import describe, typed_preview
+from yprov_workflows.hashing import FileHasher
+from yprov_workflows.records import Agents, Code, FileRecord, RunStart, ValueRecord
+from yprov_workflows.values import REDACTED, Value, looks_secret
+
+HOST = socket.gethostname()
+
+
+@dataclass
+class Arguments:
+    """A call's arguments sorted into files, upstream results, wait-for edges and plain values."""
+
+    files: list[FileRecord] = field(default_factory=list)
+    params: dict[str, Value] = field(default_factory=dict)
+    values: dict[str, ValueRecord] = field(default_factory=dict)
+    upstream: list[tuple[str, str]] = field(default_factory=list)
+    informed_by: list[str] = field(default_factory=list)
+
+
+def sort_arguments(
+    parameters: Mapping[str, Any],
+    task_inputs: Mapping[str, Iterable[Any]],
+    hasher: FileHasher,
+    redact: bool,
+) -> Arguments:
+    """Paths become files; results of upstream task runs become upstream edges; the rest values."""
+    found = Arguments()
+    for name, value in parameters.items():
+        upstream = _task_run_ids(task_inputs.get(name, ()))
+        found.upstream += [(name, key) for key in upstream]
+        if isinstance(value, os.PathLike):
+            record = hasher.record(os.fspath(value))
+            if record.kind != "missing":  # a path to be written is not an input
+                found.files.append(record)
+        elif not upstream:
+            _add_value(found, name, value, redact)
+    found.informed_by = _task_run_ids(task_inputs.get("wait_for", ()))
+    return found
+
+
+def _add_value(found: Arguments, name: str, value: Any, redact: bool) -> None:
+    if redact and looks_secret(name):
+        found.params[name] = REDACTED
+        return
+    record = describe(value)
+    found.params[name] = typed_preview(record)
+    found.values[name] = record
+
+
+def _task_run_ids(inputs: Iterable[Any]) -> list[str]:
+    return [str(item.id) for item in inputs if getattr(item, "input_type", None) == "task_run"]
+
+
+def result_record(value: Any, hasher: FileHasher) -> tuple[tuple[FileRecord, ...], ValueRecord]:
+    """A returned path is a generated file; every result is also described as a value."""
+    files = (hasher.record(os.fspath(value)),) if isinstance(value, os.PathLike) else ()
+    return files, describe(value)
+
+
+def code_of(fn: Callable[..., Any]) -> Code:
+    """The function's source file and a hash of its source text."""
+    try:
+        source = inspect.getsource(fn)
+        path = inspect.getsourcefile(fn)
+    except (OSError, TypeError):
+        return Code("python", text=getattr(fn, "__qualname__", None))
+    digest = hashlib.sha256(source.encode()).hexdigest()
+    return Code("python", text=f"{fn.__module__}.{fn.__qualname__}", path=path, sha256=digest)
+
+
+def run_start(
+    flow_run: Any, flow: Any, fn: Callable[..., Any], started: datetime, config: dict[str, Value]
+) -> RunStart:
+    """The opening record of a Prefect flow run."""
+    import prefect
+
+    code = code_of(fn)
+    return RunStart(
+        run_id=str(flow_run.id),
+        started=started,
+        agents=Agents(_user(), "prefect", prefect.__version__, __version__),
+        workflow_path=code.path,
+        workflow_sha256=_file_sha256(code.path),
+        workdir=os.getcwd(),
+        command_line=tuple(sys.argv),
+        targets=(f"flow:{flow.name}", f"flow_run:{flow_run.name}"),
+        config=config,
+        host=HOST,
+    )
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
+def _file_sha256(path: str | None) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else None
+    except OSError:
+        return None

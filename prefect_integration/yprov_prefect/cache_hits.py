@@ -1,0 +1,50 @@
+"""Cache hits: Prefect skips the task body (so our wrapper never runs) but fires `on_completion`
+with a `Cached` state. We record the attempt as reuse of a cached result, not as an execution."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from yprov_prefect import adapter, session
+from yprov_workflows.records import StepRecord, Usage, ValueRecord
+
+
+def record_cache_hit(task: Any, task_run: Any, state: Any) -> None:
+    """A task hook: journal a cache hit; ignore every other completion."""
+    if getattr(state, "name", None) != "Cached":
+        return
+    config = session.settings()
+    if config.disabled:
+        return
+    try:
+        run_dir = session.run_dir_for(str(task_run.flow_run_id), config)
+        session.append(run_dir, _cached_step(task, task_run, state))
+    except Exception as problem:
+        session.report(problem, f"recording the cache hit of {task.name}", config)
+
+
+def _cached_step(task: Any, task_run: Any, state: Any) -> StepRecord:
+    now = datetime.now(UTC)
+    started = min(task_run.start_time or now, now)
+    return StepRecord(
+        run_id=str(task_run.flow_run_id),
+        name=str(task.name),
+        key=str(task_run.id),
+        attempt=int(task_run.run_count or 1),
+        started=started,
+        ended=now,
+        status="cached",
+        result=ValueRecord("cached result"),
+        parent=str(task_run.flow_run_id),
+        attributes={
+            "task_key": str(task_run.task_key),
+            "task_run_name": str(task_run.name),
+            "cache_key": str(getattr(state.state_details, "cache_key", None) or task_run.cache_key),
+            "reused_from_cache": True,
+        },
+        usage=Usage({}, "none", "cache hit: the task body did not run"),
+        host=adapter.HOST,
+        pid=os.getpid(),
+    )

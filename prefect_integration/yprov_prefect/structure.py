@@ -1,0 +1,73 @@
+"""Task runs of a flow run that were not decorated: known from the Prefect API, recorded as
+structure only (name, state, times, upstream edges), with usage marked as unmeasured."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from yprov_workflows.journal import read_journal
+from yprov_workflows.records import Status, StepRecord, Usage
+from yprov_workflows.runs import journal_path
+
+_STATUS: dict[str, Status] = {
+    "COMPLETED": "completed",
+    "FAILED": "failed",
+    "CRASHED": "failed",
+    "CANCELLED": "cancelled",
+}
+
+
+def undecorated_steps(flow_run_id: UUID, run_dir: Path) -> Iterator[StepRecord]:
+    """Steps for the task runs of this flow run (and its recorded subflows) not in the journal."""
+    steps = [r for r in read_journal(journal_path(run_dir)).records if isinstance(r, StepRecord)]
+    known = {s.key for s in steps} | {str(s.attributes.get("parent_task_run_id")) for s in steps}
+    flows = {str(flow_run_id)} | {s.key for s in steps if s.attributes.get("kind") == "subflow"}
+    for task_run in _task_runs(flows):
+        if str(task_run.id) not in known:
+            yield _structure_step(task_run)
+
+
+def _task_runs(flow_run_ids: set[str]) -> list[Any]:
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    flows = FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in flow_run_ids]))
+    with get_client(sync_client=True) as client:
+        return list(client.read_task_runs(flow_run_filter=flows))
+
+
+def _structure_step(task_run: Any) -> StepRecord:
+    started = task_run.start_time or task_run.expected_start_time or datetime.now(UTC)
+    ended = max(task_run.end_time or started, started)
+    state = str(getattr(task_run.state_type, "value", task_run.state_type) or "")
+    inputs = dict(task_run.task_inputs or {})
+    upstream = [
+        (name, str(item.id))
+        for name, items in inputs.items()
+        if name != "wait_for"
+        for item in items
+        if getattr(item, "input_type", None) == "task_run"
+    ]
+    return StepRecord(
+        run_id=str(task_run.flow_run_id),
+        name=str(task_run.task_key).rsplit("-", 1)[0],
+        key=str(task_run.id),
+        attempt=int(task_run.run_count or 1),
+        started=started,
+        ended=ended,
+        status=_STATUS.get(state, "incomplete"),
+        upstream=tuple(upstream),
+        informed_by=tuple(str(i.id) for i in inputs.get("wait_for", [])),
+        parent=str(task_run.flow_run_id),
+        attributes={
+            "task_key": str(task_run.task_key),
+            "task_run_name": str(task_run.name),
+            "state": state,
+            "decorated": False,
+        },
+        usage=Usage({}, "unmeasured", "task not decorated with @prov_task: structure only"),
+    )

@@ -1,0 +1,174 @@
+"""Measure and record one task-run attempt, around the task body, in the thread that runs it."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from yprov_prefect import adapter, session
+from yprov_workflows.records import Code, FileRecord, RunStart, StepRecord, Usage, ValueRecord
+from yprov_workflows.usage.thread import ThreadMeter, peak_rss_bytes, reset_peak_rss
+from yprov_workflows.values import Value
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Outcome:
+    """What the body produced; set by the wrapper."""
+
+    result: Any = None
+    has_result: bool = False
+    error: BaseException | None = None
+    extra: dict[str, Value] = field(default_factory=dict)
+
+    def set(self, value: Any) -> None:
+        self.result, self.has_result = value, True
+
+
+@contextmanager
+def recorded(fn: Callable[..., Any], code: Callable[[], Code]) -> Iterator[Outcome]:
+    """Run the body inside; if a Prefect task run is active, journal the attempt afterwards."""
+    context = _task_context()
+    config = session.settings()
+    if context is None or config.disabled:
+        yield Outcome()
+        return
+    started = utcnow()
+    try:
+        args = adapter.sort_arguments(
+            context.parameters, context.task_run.task_inputs, session.hasher(), config.redact
+        )
+    except Exception as problem:
+        session.report(problem, f"describing the arguments of {context.task.name}", config)
+        args = adapter.Arguments()
+    exclusive_at_start = session.ACTIVE.enter() == 1
+    own_peak = exclusive_at_start and not session.in_flow_process() and reset_peak_rss()
+    meter = ThreadMeter()
+    outcome = Outcome()
+    try:
+        yield outcome
+    except BaseException as exc:
+        outcome.error = exc
+        raise
+    finally:
+        figures = meter.stop()
+        exclusive = session.ACTIVE.leave() == 1 and own_peak
+        try:
+            _journal(context, code, args, outcome, started, figures, exclusive)
+        except Exception as problem:
+            session.report(problem, f"recording task {context.task.name}", config)
+
+
+def _task_context() -> Any:
+    from prefect.context import TaskRunContext
+
+    return TaskRunContext.get()
+
+
+def _journal(
+    context: Any,
+    code: Callable[[], Code],
+    args: adapter.Arguments,
+    outcome: Outcome,
+    started: datetime,
+    figures: dict[str, int | float],
+    exclusive: bool,
+) -> None:
+    config = session.settings()
+    run = context.task_run
+    run_dir = session.run_dir_for(str(run.flow_run_id), config)
+    if not (run_dir / "journal.jsonl").exists():
+        session.append(run_dir, _orphan_start(run, started))
+    session.append(run_dir, _step(context, code(), args, outcome, started, figures, exclusive))
+
+
+def _orphan_start(run: Any, started: datetime) -> RunStart:
+    """A flow not decorated with @prov_flow: open its journal so `yprov export` can assemble it."""
+    import prefect
+
+    from yprov_workflows import __version__
+    from yprov_workflows.records import Agents
+
+    agents = Agents(adapter._user(), "prefect", prefect.__version__, __version__)
+    return RunStart(str(run.flow_run_id), started, agents, host=adapter.HOST)
+
+
+def _step(
+    context: Any,
+    code: Code,
+    args: adapter.Arguments,
+    outcome: Outcome,
+    started: datetime,
+    figures: dict[str, int | float],
+    exclusive: bool,
+) -> StepRecord:
+    run = context.task_run
+    hasher = session.hasher()
+    outputs: tuple[FileRecord, ...] = ()
+    result: ValueRecord | None = None
+    if outcome.has_result and outcome.error is None:
+        outputs, result = adapter.result_record(outcome.result, hasher)
+    return StepRecord(
+        run_id=str(run.flow_run_id),
+        name=str(context.task.name),
+        key=str(run.id),
+        attempt=int(run.run_count or 1),
+        started=started,
+        ended=utcnow(),
+        status="failed" if outcome.error is not None else "completed",
+        inputs=tuple(args.files),
+        outputs=outputs,
+        params=args.params,
+        values=args.values,
+        upstream=tuple(args.upstream),
+        informed_by=tuple(args.informed_by),
+        result=result,
+        parent=str(run.flow_run_id),
+        attributes=_attributes(context, outcome),
+        code=code,
+        usage=_usage(figures, exclusive),
+        error=_error(outcome.error),
+        host=adapter.HOST,
+        pid=__import__("os").getpid(),
+    )
+
+
+def _attributes(context: Any, outcome: Outcome) -> dict[str, Value]:
+    run = context.task_run
+    attrs: dict[str, Value] = {
+        "task_key": str(run.task_key),
+        "task_run_name": str(run.name),
+        "task_run_id": str(run.id),
+        "flow_run_id": str(run.flow_run_id),
+        "thread": __import__("threading").get_native_id(),
+    }
+    return attrs | outcome.extra
+
+
+def _usage(figures: dict[str, int | float], exclusive: bool) -> Usage:
+    values: dict[str, Value] = dict(figures)
+    peak = peak_rss_bytes() if exclusive else None
+    if peak is not None:
+        values["max_rss_bytes"] = peak
+        values.pop("process_max_rss_bytes")
+        note = "the task had its worker process to itself: peak RSS is its own (VmHWM reset)"
+        return Usage(values, "rusage_thread", note)
+    note = (
+        "memory is the peak RSS of the whole process (process_max_rss_bytes), shared with the "
+        "flow and any concurrent tasks; CPU and IO are this task's own thread"
+    )
+    return Usage(values, "rusage_thread", note)
+
+
+def _error(error: BaseException | None) -> str | None:
+    if error is None:
+        return None
+    message = "".join(traceback.format_exception_only(type(error), error)).strip()
+    return message.splitlines()[-1][:1000] if message else type(error).__name__

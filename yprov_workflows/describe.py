@@ -1,0 +1,81 @@
+"""Describe arbitrary Python values (task arguments and results) at a bounded cost.
+
+A value becomes a `ValueRecord`: its type name, a size (length, or bytes for text and binary),
+a typed preview (the value itself for scalars, a short text otherwise) and a sha256 digest when
+computing one is cheap: scalars, text and bytes up to 1 MiB, small containers of those. A
+200,000-element list costs a `len()` and a type check, never a `repr`, pickle or hash of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from yprov_workflows.records import ValueRecord
+from yprov_workflows.values import Value, to_value
+
+MAX_DIGEST_BYTES = 1 << 20
+MAX_DIGEST_ITEMS = 100
+PREVIEW_CHARS = 200
+_SCALARS = (bool, int, float, str, type(None))
+
+
+def describe(value: Any) -> ValueRecord:
+    """Type, size, preview and (when cheap) digest of `value`."""
+    kind = _type_name(value)
+    if isinstance(value, bool | int | float) or value is None:
+        return ValueRecord(kind, to_value(value), None, _digest(json.dumps(value)))
+    if isinstance(value, str | bytes | bytearray):
+        return _describe_text(kind, value)
+    size = _length(value)
+    if size is not None and size <= MAX_DIGEST_ITEMS and _small_plain(value):
+        text = json.dumps(value, sort_keys=True, default=str)
+        return ValueRecord(kind, _preview(text), size, _digest(text))
+    return ValueRecord(kind, _summary(kind, size), size, None)
+
+
+def _describe_text(kind: str, value: str | bytes | bytearray) -> ValueRecord:
+    data = value.encode() if isinstance(value, str) else bytes(value[: MAX_DIGEST_BYTES + 1])
+    digest = _digest(data) if len(value) <= MAX_DIGEST_BYTES else None
+    preview = _preview(value) if isinstance(value, str) else f"<{len(value)} bytes>"
+    return ValueRecord(kind, preview, len(value), digest)
+
+
+def _small_plain(value: Any) -> bool:
+    items = value.items() if isinstance(value, Mapping) else [(None, v) for v in value]
+    return all(isinstance(k, _SCALARS) and isinstance(v, _SCALARS) for k, v in items)
+
+
+def _length(value: Any) -> int | None:
+    if isinstance(value, list | tuple | dict | set | frozenset):
+        return len(value)
+    try:
+        return len(value) if hasattr(value, "__len__") else None
+    except Exception:
+        return None
+
+
+def _summary(kind: str, size: int | None) -> str:
+    return f"<{kind} of {size} items>" if size is not None else f"<{kind}>"
+
+
+def _preview(text: str) -> str:
+    return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + "..."
+
+
+def _type_name(value: Any) -> str:
+    cls = type(value)
+    return (
+        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    )
+
+
+def _digest(data: str | bytes) -> str:
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+def typed_preview(record: ValueRecord) -> Value:
+    """The value to show as a parameter: the preview, or the type name when there is none."""
+    return record.preview if record.preview is not None else f"<{record.type}>"
