@@ -94,8 +94,8 @@ def _attach_summary(document: Any) -> None:
             f"Document: `{document}`",
         ]
     )
-    create_markdown_artifact(
-        markdown=body, key="yprov-provenance", description="W3C PROV of this flow run"
+    create_markdown_artifact(  # _sync: also from the event loop of an async flow
+        markdown=body, key="yprov-provenance", description="W3C PROV of this flow run", _sync=True
     )
 
 

@@ -4,6 +4,7 @@ structure only (name, state, times, upstream edges), with usage marked as unmeas
 from __future__ import annotations
 
 from collections.abc import Iterator
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,28 @@ def undecorated_steps(flow_run_id: UUID, run_dir: Path) -> Iterator[StepRecord]:
     steps = [r for r in read_journal(journal_path(run_dir)).records if isinstance(r, StepRecord)]
     known = {s.key for s in steps} | {str(s.attributes.get("parent_task_run_id")) for s in steps}
     flows = {str(flow_run_id)} | {s.key for s in steps if s.attributes.get("kind") == "subflow"}
-    for task_run in _task_runs(flows):
+    for task_run in _settled_task_runs(flows):
         if str(task_run.id) not in known:
             yield _structure_step(task_run)
+
+
+def _settled_task_runs(flow_run_ids: set[str], timeout: float = 3.0) -> list[Any]:
+    """Task runs reach the API through events, a moment after they ran: read until two readings
+    agree and every run has ended, or until `timeout`."""
+    deadline = time.monotonic() + timeout
+    previous: set[tuple[str, str]] | None = None
+    while True:
+        runs = _task_runs(flow_run_ids)
+        snapshot = {(str(r.id), str(r.state_type)) for r in runs}
+        ended = all(_state(r) in _STATUS for r in runs)
+        if (snapshot == previous and ended) or time.monotonic() > deadline:
+            return runs
+        previous = snapshot
+        time.sleep(0.25)
+
+
+def _state(task_run: Any) -> str:
+    return str(getattr(task_run.state_type, "value", task_run.state_type) or "")
 
 
 def _task_runs(flow_run_ids: set[str]) -> list[Any]:
@@ -43,7 +63,7 @@ def _task_runs(flow_run_ids: set[str]) -> list[Any]:
 def _structure_step(task_run: Any) -> StepRecord:
     started = task_run.start_time or task_run.expected_start_time or datetime.now(UTC)
     ended = max(task_run.end_time or started, started)
-    state = str(getattr(task_run.state_type, "value", task_run.state_type) or "")
+    state = _state(task_run)
     inputs = dict(task_run.task_inputs or {})
     upstream = [
         (name, str(item.id))

@@ -1,0 +1,90 @@
+"""Flows used by the tests. Module-level so that process pools and Dask workers can import them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+from prefect import task
+
+from yprov_prefect import prov_flow, prov_task
+
+
+@prov_task
+def prepare(n: int, out: Path) -> Path:
+    out.write_text("\n".join(str(i) for i in range(n)))
+    return out
+
+
+@prov_task(retries=0)
+def train(data: Path, lr: float, api_token: str = "hunter2") -> dict[str, float]:
+    rows = data.read_text().split()
+    return {"lr": lr, "rows": float(len(rows))}
+
+
+@prov_task
+def evaluate(model: dict[str, float], scale: float = 2.0) -> float:
+    return model["lr"] * scale
+
+
+@prov_flow
+def pipeline(n: int = 10) -> list[float]:
+    data = prepare(n, Path("data.txt"))
+    models = [train.submit(data, lr) for lr in (0.1, 0.5)]
+    return [evaluate(m) for m in models]
+
+
+@prov_task
+async def async_double(x: int) -> int:
+    await asyncio.sleep(0.01)
+    return 2 * x
+
+
+@prov_task
+def count_up(n: int) -> Iterator[int]:
+    yield from range(n)
+
+
+@prov_task
+async def count_up_async(n: int) -> AsyncIterator[int]:
+    for i in range(n):
+        await asyncio.sleep(0)
+        yield i
+
+
+@prov_flow
+async def async_flow(x: int) -> int:
+    return await async_double(x)
+
+
+@prov_flow
+def kinds_flow() -> tuple[int, int, int]:
+    sync_items = list(count_up(3))
+
+    async def consume() -> list[int]:
+        return [i async for i in count_up_async(4)]
+
+    async_items = asyncio.run(consume())
+    return len(sync_items), len(async_items), asyncio.run(async_double.fn(1))
+
+
+@task
+def plain_add(a: int, b: int) -> int:
+    return a + b
+
+
+@prov_task
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@prov_flow
+def inner(k: int) -> int:
+    return plain_add(k, 1)
+
+
+@prov_flow
+def outer() -> int:
+    first = add(1, 2)
+    return inner(first) + plain_add(1, 1)
