@@ -6,5 +6,6 @@ Each flow run leaves one PROV-JSON document in `.yprov/<flow run id>/` (see the 
 """
 
 from yprov_prefect.decorators import prov_flow, prov_task
+from yprov_prefect.runners import ProvProcessPoolTaskRunner
 
-__all__ = ["prov_flow", "prov_task"]
+__all__ = ["ProvProcessPoolTaskRunner", "prov_flow", "prov_task"]

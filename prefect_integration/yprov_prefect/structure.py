@@ -3,8 +3,8 @@ structure only (name, state, times, upstream edges), with usage marked as unmeas
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from prefect import task
-
 from yprov_prefect import prov_flow, prov_task
 
 
@@ -88,3 +87,28 @@ def inner(k: int) -> int:
 def outer() -> int:
     first = add(1, 2)
     return inner(first) + plain_add(1, 1)
+
+
+@prov_task
+def burn(n: int) -> int:
+    """Some CPU and memory in the task's own process."""
+    block = bytearray(50 * 2**20)
+    block[::4096] = b"x" * (len(block) // 4096)
+    return sum(i * i for i in range(n)) % 7
+
+
+@prov_task
+def combine(a: int, b: int) -> int:
+    return a + b + 1000
+
+
+def runner_pipeline(runner: object) -> object:
+    """The same small graph under a given task runner."""
+
+    @prov_flow(task_runner=runner)  # type: ignore[call-overload]
+    def under_runner() -> int:
+        first = burn.submit(200_000)
+        second = burn.submit(300_000)
+        return combine.submit(first, second, wait_for=[first]).result()
+
+    return under_runner
