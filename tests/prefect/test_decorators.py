@@ -196,3 +196,18 @@ def test_disable_variable_records_nothing(workdir: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("YPROV_DISABLE", "1")
     assert flows.pipeline(3) == [0.2, 1.0]
     assert not (workdir / ".yprov").exists()
+
+
+def test_the_flow_run_gets_a_summary_artifact(workdir: Path) -> None:
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    flows.pipeline(4)
+    run = latest(workdir)
+    flow_run_id = run.run["ywf:run_id"]
+    found = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=found)
+    (artifact,) = [a for a in artifacts if a.key == "yprov-provenance"]
+    assert "prepare: 1 step(s)" in str(artifact.data)
+    assert str(run.path.resolve()) in str(artifact.data)
