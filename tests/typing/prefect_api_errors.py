@@ -1,0 +1,14 @@
+"""Must FAIL mypy: wrong argument types for decorated functions."""
+
+from __future__ import annotations
+
+from yprov_prefect import prov_task
+
+
+@prov_task
+def double(x: int) -> int:
+    return 2 * x
+
+
+wrong: str = double.fn(1)
+bad_call = double.fn("one")
