@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from prefect import task
+
 from yprov_prefect import prov_flow, prov_task
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import flows
 import pytest
 from prefect import Flow, Task, flow
-from yprov_prefect import prov_task
 
+from yprov_prefect import prov_task
 from yprov_workflows.testing import RunDocument
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import flows
 import pytest
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
-from yprov_prefect import ProvProcessPoolTaskRunner
 
+from yprov_prefect import ProvProcessPoolTaskRunner
 from yprov_workflows.testing import RunDocument
 
 

@@ -21,8 +21,8 @@ import pytest
 pytest.importorskip("snakemake")
 
 from snakemake.common.tests import TestWorkflowsLocalStorageBase
-from snakemake_executor_plugin_yprov import ExecutorSettings
 
+from snakemake_executor_plugin_yprov import ExecutorSettings
 from yprov_workflows.validation import validate
 
 # The jobs each bundled workflow runs, by rule name, and the files its jobs write.
