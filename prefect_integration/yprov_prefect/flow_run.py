@@ -94,8 +94,11 @@ def _attach_summary(document: Any) -> None:
             f"Document: `{document}`",
         ]
     )
-    create_markdown_artifact(  # _sync: also from the event loop of an async flow
-        markdown=body, key="yprov-provenance", description="W3C PROV of this flow run", _sync=True
+    create_markdown_artifact(  # type: ignore[call-arg]  # _sync: async_dispatch's switch,
+        markdown=body,  # so this works from the event loop of an async flow too
+        key="yprov-provenance",
+        description="W3C PROV of this flow run",
+        _sync=True,
     )
 
 

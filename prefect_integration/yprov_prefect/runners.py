@@ -18,7 +18,7 @@ from prefect.utilities.engine import collect_task_run_inputs_sync
 class ProvProcessPoolTaskRunner(ProcessPoolTaskRunner):
     """`ProcessPoolTaskRunner` whose task runs keep their upstream task-run inputs."""
 
-    def submit(  # type: ignore[override]
+    def submit(
         self,
         task: Any,
         parameters: dict[str, Any],
@@ -26,9 +26,11 @@ class ProvProcessPoolTaskRunner(ProcessPoolTaskRunner):
         dependencies: dict[str, set[Any]] | None = None,
     ) -> Any:
         wait_for = list(wait_for) if wait_for is not None else None
-        found = {name: collect_task_run_inputs_sync(value) for name, value in parameters.items()}
+        found: dict[str, set[Any]] = {
+            name: set(collect_task_run_inputs_sync(value)) for name, value in parameters.items()
+        }
         if wait_for:
-            found["wait_for"] = collect_task_run_inputs_sync(wait_for)
+            found["wait_for"] = set(collect_task_run_inputs_sync(wait_for))
         for name, extra in (dependencies or {}).items():
             found[name] = found.get(name, set()) | set(extra)
         return super().submit(task, parameters, wait_for, found)

@@ -13,6 +13,7 @@ import importlib
 import subprocess
 import types
 from collections.abc import Callable
+from typing import Any
 
 from yprov_workflows.usage.process import ThreadUsage
 
@@ -20,11 +21,11 @@ from yprov_workflows.usage.process import ThreadUsage
 def measure_shell_processes(usage: ThreadUsage) -> Callable[[], None]:
     """Install the measuring Popen into `snakemake.shell`; returns the function that undoes it."""
     # `import snakemake.shell as m` would give the `shell` class the package re-exports.
-    shell_module = importlib.import_module("snakemake.shell")
+    shell_module: Any = importlib.import_module("snakemake.shell")
     original = shell_module.sp
     view = types.SimpleNamespace(**vars(subprocess))
     view.Popen = usage.popen_class()
-    shell_module.sp = view  # type: ignore[assignment]
+    shell_module.sp = view
 
     def restore() -> None:
         if shell_module.sp is view:
