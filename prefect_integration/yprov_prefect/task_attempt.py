@@ -54,6 +54,8 @@ def recorded(fn: Callable[..., Any], code: Callable[[], Code]) -> Iterator[Outco
     outcome = Outcome()
     try:
         yield outcome
+    except GeneratorExit:  # the consumer of a generator task stopped early: not a failure
+        raise
     except BaseException as exc:
         outcome.error = exc
         raise
