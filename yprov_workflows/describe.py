@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,9 @@ def describe(value: Any) -> ValueRecord:
         return ValueRecord(kind, to_value(value), None, _digest(json.dumps(value)))
     if isinstance(value, str | bytes | bytearray):
         return _describe_text(kind, value)
+    if isinstance(value, os.PathLike):
+        path = str(os.fspath(value))
+        return ValueRecord(kind, path, None, _digest(path))
     size = _length(value)
     if size is not None and size <= MAX_DIGEST_ITEMS and _small_plain(value):
         text = json.dumps(value, sort_keys=True, default=str)

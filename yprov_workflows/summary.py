@@ -18,8 +18,8 @@ def summarize(doc: dict[str, Any]) -> list[str]:
         f"run {run.get('ywf:run_id', '?')}: {run.get('ywf:status', '?')}, {len(steps)} steps, "
         f"{run.get('prov:startTime', '?')} -> {run.get('prov:endTime', '?')}",
         *_step_lines(steps),
-        f"CPU {_sum(steps, 'ywf:cpu_total_s'):.2f} s in all, peak RSS of one step "
-        f"{_max(steps, 'ywf:max_rss_bytes') / 2**20:.1f} MiB, {len(files)} file versions",
+        f"CPU {_sum(steps, 'ywf:cpu_total_s'):.2f} s in all, {_peak(steps)}, "
+        f"{len(files)} file versions",
     ]
 
 
@@ -34,6 +34,14 @@ def _step_lines(steps: list[dict[str, Any]]) -> list[str]:
         note = f", {failed[name]} failed" if failed[name] else ""
         lines.append(f"  {name}: {count} step(s){note}, CPU {cpu:.2f} s")
     return lines
+
+
+def _peak(steps: list[dict[str, Any]]) -> str:
+    own = _max(steps, "ywf:max_rss_bytes")
+    if own:
+        return f"peak RSS of one step {own / 2**20:.1f} MiB"
+    shared = _max(steps, "ywf:process_max_rss_bytes")
+    return f"peak RSS of the shared process {shared / 2**20:.1f} MiB" if shared else "no RSS"
 
 
 def _sum(steps: list[dict[str, Any]], key: str) -> float:

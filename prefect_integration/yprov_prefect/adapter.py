@@ -45,11 +45,10 @@ def sort_arguments(
     for name, value in parameters.items():
         upstream = _task_run_ids(task_inputs.get(name, ()))
         found.upstream += [(name, key) for key in upstream]
-        if isinstance(value, os.PathLike):
-            record = hasher.record(os.fspath(value))
-            if record.kind != "missing":  # a path to be written is not an input
-                found.files.append(record)
-        elif not upstream:
+        paths = paths_in(value)
+        records = [hasher.record(p) for p in paths]
+        found.files += [r for r in records if r.kind != "missing"]  # to be written: no input
+        if not paths and not upstream:
             _add_value(found, name, value, redact)
     found.informed_by = _task_run_ids(task_inputs.get("wait_for", ()))
     return found
@@ -68,10 +67,20 @@ def _task_run_ids(inputs: Iterable[Any]) -> list[str]:
     return [str(item.id) for item in inputs if getattr(item, "input_type", None) == "task_run"]
 
 
+def paths_in(value: Any, limit: int = 1000) -> list[str]:
+    """The path itself, or the paths directly inside a list, tuple, set or dict (values)."""
+    if isinstance(value, os.PathLike):
+        return [str(os.fspath(value))]
+    items = value.values() if isinstance(value, Mapping) else value
+    if not isinstance(value, list | tuple | set | frozenset | Mapping) or len(items) > limit:
+        return []
+    return [str(os.fspath(v)) for v in items if isinstance(v, os.PathLike)]
+
+
 def result_record(value: Any, hasher: FileHasher) -> tuple[tuple[FileRecord, ...], ValueRecord]:
-    """A returned path is a generated file; every result is also described as a value."""
-    files = (hasher.record(os.fspath(value)),) if isinstance(value, os.PathLike) else ()
-    return files, describe(value)
+    """Returned paths are generated files; every result is also described as a value."""
+    files = tuple(hasher.record(path) for path in paths_in(value))
+    return tuple(f for f in files if f.kind != "missing"), describe(value)
 
 
 def code_of(fn: Callable[..., Any]) -> Code:

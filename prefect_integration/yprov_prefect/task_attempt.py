@@ -115,8 +115,11 @@ def _step(
     hasher = session.hasher()
     outputs: tuple[FileRecord, ...] = ()
     result: ValueRecord | None = None
+    inputs = tuple(args.files)
     if outcome.has_result and outcome.error is None:
         outputs, result = adapter.result_record(outcome.result, hasher)
+        rewritten = {f.path for f in outputs} - {f.path for f in inputs if f in outputs}
+        inputs = tuple(f for f in inputs if f.path not in rewritten)  # an output's old version
     return StepRecord(
         run_id=str(run.flow_run_id),
         name=str(context.task.name),
@@ -125,7 +128,7 @@ def _step(
         started=started,
         ended=utcnow(),
         status="failed" if outcome.error is not None else "completed",
-        inputs=tuple(args.files),
+        inputs=inputs,
         outputs=outputs,
         params=args.params,
         values=args.values,
