@@ -62,10 +62,11 @@ def _top_level(context: Any, fn: Callable[..., Any]) -> Iterator[Outcome]:
         raise
     finally:
         session.CURRENT.reset(token)
-        _close(recorder, context, "failed" if outcome.error else "completed")
+        _close(recording, context, "failed" if outcome.error else "completed")
 
 
-def _close(recorder: Recorder, context: Any, status: Status) -> None:
+def _close(recording: session.FlowRecording, context: Any, status: Status) -> None:
+    recorder = recording.recorder
     if recorder.run_dir is None:
         return
     with recorder.guard("adding undecorated task runs"):

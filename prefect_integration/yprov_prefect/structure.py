@@ -14,6 +14,7 @@ from yprov_workflows.journal import read_journal
 from yprov_workflows.records import Status, StepRecord, Usage
 from yprov_workflows.runs import journal_path
 
+PAGE = 200
 _STATUS: dict[str, Status] = {
     "COMPLETED": "completed",
     "FAILED": "failed",
@@ -23,28 +24,26 @@ _STATUS: dict[str, Status] = {
 
 
 def undecorated_steps(flow_run_id: UUID, run_dir: Path) -> Iterator[StepRecord]:
-    """Steps for the task runs of this flow run (and its recorded subflows) not in the journal."""
+    """Steps for the task runs of this flow run (and its recorded subflows) not in the journal,
+    as far as the Prefect API knows them at the end of the flow (task runs reach it through
+    events, a moment after they ran)."""
     steps = [r for r in read_journal(journal_path(run_dir)).records if isinstance(r, StepRecord)]
     known = {s.key for s in steps} | {str(s.attributes.get("parent_task_run_id")) for s in steps}
     flows = {str(flow_run_id)} | {s.key for s in steps if s.attributes.get("kind") == "subflow"}
-    for task_run in _settled_task_runs(flows):
-        if str(task_run.id) not in known:
-            yield _structure_step(task_run)
+    for task_run in _settled_unknown_runs(flows, known):
+        yield _structure_step(task_run)
 
 
-def _settled_task_runs(flow_run_ids: set[str], timeout: float = 3.0) -> list[Any]:
-    """Task runs reach the API through events, a moment after they ran: read until two readings
-    agree and every run has ended, or until `timeout`."""
+def _settled_unknown_runs(
+    flow_run_ids: set[str], known: set[str], timeout: float = 3.0
+) -> list[Any]:
+    """One read when the API shows no unknown task run still going; else read until those end."""
     deadline = time.monotonic() + timeout
-    previous: set[tuple[str, str]] | None = None
     while True:
-        runs = _task_runs(flow_run_ids)
-        snapshot = {(str(r.id), str(r.state_type)) for r in runs}
-        ended = all(_state(r) in _STATUS for r in runs)
-        if (snapshot == previous and ended) or time.monotonic() > deadline:
-            return runs
-        previous = snapshot
-        time.sleep(0.25)
+        unknown = [r for r in _task_runs(flow_run_ids) if str(r.id) not in known]
+        if all(_state(r) in _STATUS for r in unknown) or time.monotonic() > deadline:
+            return unknown
+        time.sleep(0.2)
 
 
 def _state(task_run: Any) -> str:
@@ -56,8 +55,13 @@ def _task_runs(flow_run_ids: set[str]) -> list[Any]:
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     flows = FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in flow_run_ids]))
+    found: list[Any] = []
     with get_client(sync_client=True) as client:
-        return list(client.read_task_runs(flow_run_filter=flows))
+        while True:  # the server answers at most a page at a time
+            page = client.read_task_runs(flow_run_filter=flows, limit=PAGE, offset=len(found))
+            found += page
+            if len(page) < PAGE:
+                return found
 
 
 def _structure_step(task_run: Any) -> StepRecord:

@@ -83,12 +83,16 @@ def _journal(
     figures: dict[str, int | float],
     exclusive: bool,
 ) -> None:
-    config = session.settings()
+    step = _step(context, code(), args, outcome, started, figures, exclusive)
+    current = session.CURRENT.get()
+    if current is not None and session.in_flow_process():
+        current.recorder.record_step(step)  # the flow's open journal: no open/close per task
+        return
     run = context.task_run
-    run_dir = session.run_dir_for(str(run.flow_run_id), config)
+    run_dir = session.run_dir_for(str(run.flow_run_id), session.settings())
     if not (run_dir / "journal.jsonl").exists():
         session.append(run_dir, _orphan_start(run, started))
-    session.append(run_dir, _step(context, code(), args, outcome, started, figures, exclusive))
+    session.append(run_dir, step)
 
 
 def _orphan_start(run: Any, started: datetime) -> RunStart:

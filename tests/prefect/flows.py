@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -84,10 +85,17 @@ def inner(k: int) -> int:
     return plain_add(k, 1)
 
 
+@prov_task
+def pause(seconds: float) -> None:
+    time.sleep(seconds)
+
+
 @prov_flow
 def outer() -> int:
     first = add(1, 2)
-    return inner(first) + plain_add(1, 1)
+    total = inner(first) + plain_add(1, 1)
+    pause(1.0)  # task runs reach the API through events: give the undecorated ones a moment
+    return total
 
 
 @prov_task
