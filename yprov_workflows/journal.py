@@ -1,8 +1,12 @@
 """The run journal: an append-only JSON-lines file, one per run folder.
 
-Writing: every record is one line written with a single `write` on an `O_APPEND` descriptor under
-an exclusive `flock`, so threads and processes never interleave or lose lines, and a record whose
-`write` returned survives the writer being killed a moment later.
+Writing: every record is one line written with a single `write` on an `O_APPEND` descriptor, so a
+record whose `write` returned survives the writer being killed a moment later. A single append to
+a regular file is atomic on local filesystems, so concurrent writers never interleave lines;
+writers that may share the file with other processes (`lock=True`, the default) also take an
+exclusive `flock`, which shared filesystems need. A process that owns the journal (Snakemake's main
+process, a Prefect flow's process) may skip it: each `flock` is two more system calls per record,
+and every system call hands the GIL to busy engine threads.
 
 Reading: a half-written last line (the writer died mid-write) is skipped with a warning; any other
 unreadable line makes the journal corrupt. Records repeated under the same identity are kept once.
@@ -31,22 +35,29 @@ HEADER = (json.dumps({"format": FORMAT, "version": VERSION}) + "\n").encode()
 class JournalWriter:
     """Appends records to one journal file; safe to share between threads."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, lock: bool = True) -> None:
         self.path = path
+        self._flock = lock
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._lock = threading.Lock()
+        self._empty = True  # until a look at the file says otherwise
 
     def append(self, record: Record) -> None:
         line = (json.dumps(to_json(record), separators=(",", ":"), allow_nan=False) + "\n").encode()
         with self._lock:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            if self._flock:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
             try:
-                if os.fstat(self._fd).st_size == 0:  # under the lock: one header, however many
-                    _write_all(self._fd, HEADER)  # processes open the journal at once
+                if self._empty:  # under the lock: one header, however many processes open it
+                    self._empty = os.fstat(self._fd).st_size == 0
+                    if self._empty:
+                        _write_all(self._fd, HEADER)
+                        self._empty = False
                 _write_all(self._fd, line)
             finally:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                if self._flock:
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
         with self._lock:

@@ -64,7 +64,8 @@ class Recorder:
         self._recover_killed_runs()
         with self.guard(f"opening the run folder in {self.out_dir}"):
             run_dir = self.out_dir / start.run_id
-            self._journal = JournalWriter(journal_path(run_dir))
+            # The recording process owns the journal: no flock (see journal.py).
+            self._journal = JournalWriter(journal_path(run_dir), lock=False)
             self.run_dir = run_dir
             self._journal.append(start)
 
