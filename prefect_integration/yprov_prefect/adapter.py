@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import inspect
 import os
-import socket
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from yprov_workflows import __version__
 from yprov_workflows.describe import describe, typed_preview
+from yprov_workflows.environment import HOST, current_user, file_sha256
 from yprov_workflows.hashing import FileHasher
 from yprov_workflows.records import Agents, Code, FileRecord, RunStart, ValueRecord
 from yprov_workflows.values import REDACTED, Value, looks_secret
-
-HOST = socket.gethostname()
 
 
 @dataclass
@@ -104,26 +100,12 @@ def run_start(
     return RunStart(
         run_id=str(flow_run.id),
         started=started,
-        agents=Agents(_user(), "prefect", prefect.__version__, __version__),
+        agents=Agents(current_user(), "prefect", prefect.__version__, __version__),
         workflow_path=code.path,
-        workflow_sha256=_file_sha256(code.path),
+        workflow_sha256=file_sha256(code.path),
         workdir=os.getcwd(),
         command_line=tuple(sys.argv),
         targets=(f"flow:{flow.name}", f"flow_run:{flow_run.name}"),
         config=config,
         host=HOST,
     )
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid())
-
-
-def _file_sha256(path: str | None) -> str | None:
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else None
-    except OSError:
-        return None

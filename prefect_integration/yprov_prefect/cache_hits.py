@@ -7,7 +7,8 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-from yprov_prefect import adapter, session
+from yprov_prefect import session
+from yprov_workflows.environment import HOST
 from yprov_workflows.records import StepRecord, Usage, ValueRecord
 
 
@@ -45,6 +46,6 @@ def _cached_step(task: Any, task_run: Any, state: Any) -> StepRecord:
             "reused_from_cache": True,
         },
         usage=Usage({}, "none", "cache hit: the task body did not run"),
-        host=adapter.HOST,
+        host=HOST,
         pid=os.getpid(),
     )

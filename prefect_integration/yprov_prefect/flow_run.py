@@ -17,6 +17,7 @@ from typing import Any
 from yprov_prefect import adapter, session
 from yprov_prefect.structure import undecorated_steps
 from yprov_prefect.task_attempt import Outcome, utcnow
+from yprov_workflows.environment import HOST
 from yprov_workflows.recorder import Recorder
 from yprov_workflows.records import Code, Status, StepRecord, Usage
 from yprov_workflows.summary import summarize
@@ -149,6 +150,6 @@ def _subflow_step(
         code=code,
         usage=Usage({}, "unmeasured", "a subflow's usage is that of its tasks"),
         error=str(outcome.error)[:1000] if outcome.error else None,
-        host=adapter.HOST,
+        host=HOST,
         pid=os.getpid(),
     )

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from yprov_prefect import adapter, session
+from yprov_workflows.environment import HOST
 from yprov_workflows.records import Code, FileRecord, RunStart, StepRecord, Usage, ValueRecord
 from yprov_workflows.usage.thread import ThreadMeter, peak_rss_bytes, reset_peak_rss
 from yprov_workflows.values import Value
@@ -100,10 +101,11 @@ def _orphan_start(run: Any, started: datetime) -> RunStart:
     import prefect
 
     from yprov_workflows import __version__
+    from yprov_workflows.environment import current_user
     from yprov_workflows.records import Agents
 
-    agents = Agents(adapter._user(), "prefect", prefect.__version__, __version__)
-    return RunStart(str(run.flow_run_id), started, agents, host=adapter.HOST)
+    agents = Agents(current_user(), "prefect", prefect.__version__, __version__)
+    return RunStart(str(run.flow_run_id), started, agents, host=HOST)
 
 
 def _step(
@@ -144,7 +146,7 @@ def _step(
         code=code,
         usage=_usage(figures, exclusive),
         error=_error(outcome.error),
-        host=adapter.HOST,
+        host=HOST,
         pid=__import__("os").getpid(),
     )
 

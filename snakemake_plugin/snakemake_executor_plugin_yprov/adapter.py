@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import os
-import socket
 import sys
 from collections.abc import Iterable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from yprov_workflows import __version__
+from yprov_workflows.environment import HOST, current_user, file_sha256
 from yprov_workflows.hashing import FileHasher
 from yprov_workflows.records import Agents, Code, FileRecord, RunStart
 from yprov_workflows.values import Value, to_value, typed_mapping
-
-HOST = socket.gethostname()
 
 
 def run_start(workflow: Any, run_id: str, started: datetime, redact: bool) -> RunStart:
@@ -28,29 +24,15 @@ def run_start(workflow: Any, run_id: str, started: datetime, redact: bool) -> Ru
     return RunStart(
         run_id=run_id,
         started=started,
-        agents=Agents(_user(), "snakemake", snakemake.__version__, __version__),
+        agents=Agents(current_user(), "snakemake", snakemake.__version__, __version__),
         workflow_path=snakefile,
-        workflow_sha256=_sha256_of(snakefile),
+        workflow_sha256=file_sha256(snakefile),
         workdir=str(workflow.workdir_init),
         command_line=tuple(sys.argv),
         targets=_targets(workflow),
         config=typed_mapping(dict(workflow.config), redact=redact),
         host=HOST,
     )
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid())
-
-
-def _sha256_of(path: str) -> str | None:
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return None
 
 
 def _targets(workflow: Any) -> tuple[str, ...]:
@@ -111,7 +93,7 @@ def code(job: Any) -> Code:
 
 def _file_or_text_digest(rule: Any, path: str) -> str:
     full = path if os.path.isabs(path) else os.path.join(str(rule.basedir), path)
-    return _sha256_of(full) or _digest(path)
+    return file_sha256(full) or _digest(path)
 
 
 def _digest(text: str) -> str:

@@ -28,6 +28,7 @@ from snakemake_interface_common.exceptions import WorkflowError
 from snakemake_executor_plugin_yprov import adapter
 from snakemake_executor_plugin_yprov.attempt import Attempt
 from snakemake_executor_plugin_yprov.measuring import measure_shell_processes
+from yprov_workflows.environment import HOST
 from yprov_workflows.errors import RecordingError
 from yprov_workflows.recorder import Recorder, utcnow
 from yprov_workflows.records import RunStart, Status, StepRecord
@@ -221,7 +222,7 @@ class Executor(LocalExecutor):
             usage=attempt.usage(has_action=not getattr(job.rule, "norun", False)),
             error=attempt.error if status == "failed" else None,
             exit_code=attempt.exit_code,
-            host=adapter.HOST,
+            host=HOST,
             pid=attempt.pid,
         )
 
