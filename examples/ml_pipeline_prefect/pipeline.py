@@ -75,19 +75,8 @@ def train(train_csv: Path, lr: float, epochs: int) -> Path:
     weights, bias, losses = train_script.train(features, labels, lr, epochs)
     final_loss = train_script.log_loss(train_script.predict(weights, bias, features), labels)
     get_run_logger().info("lr=%s: loss %.6f -> %.6f", lr, losses[0], final_loss)
-    model = {
-        "model": "logistic_regression",
-        "learning_rate": lr,
-        "epochs": epochs,
-        "n_train": len(labels),
-        "weights": weights,
-        "bias": bias,
-        "initial_loss": losses[0],
-        "final_loss": final_loss,
-    }
     output = Path(f"models/model_lr{lr}.json")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(model, indent=2) + "\n")
+    train_script.write_model(output, lr, epochs, len(labels), weights, bias, losses, final_loss)
     return output
 
 

@@ -57,10 +57,8 @@ def _top_level(context: Any, fn: Callable[..., Any]) -> Iterator[Outcome]:
     token = session.CURRENT.set(recording)
     outcome = Outcome()
     try:
-        yield outcome
-    except BaseException as exc:
-        outcome.error = exc
-        raise
+        with outcome.watching():
+            yield outcome
     finally:
         session.CURRENT.reset(token)
         _close(recording, context, "failed" if outcome.error else "completed")
@@ -116,10 +114,8 @@ def _subflow(
         session.FlowRecording(parent.recorder, parent.run_dir, parent.pid, sub_id)
     )
     try:
-        yield outcome
-    except BaseException as exc:
-        outcome.error = exc
-        raise
+        with outcome.watching():
+            yield outcome
     finally:
         session.CURRENT.reset(token)
         with parent.recorder.guard(f"recording subflow {context.flow.name}"):

@@ -32,6 +32,17 @@ class Outcome:
     def set(self, value: Any) -> None:
         self.result, self.has_result = value, True
 
+    @contextmanager
+    def watching(self) -> Iterator[Outcome]:
+        """Note the body's exception (and let it through); a generator closed early is none."""
+        try:
+            yield self
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
+            self.error = exc
+            raise
+
 
 @contextmanager
 def recorded(fn: Callable[..., Any], code: Callable[[], Code]) -> Iterator[Outcome]:
@@ -54,12 +65,8 @@ def recorded(fn: Callable[..., Any], code: Callable[[], Code]) -> Iterator[Outco
     meter = ThreadMeter()
     outcome = Outcome()
     try:
-        yield outcome
-    except GeneratorExit:  # the consumer of a generator task stopped early: not a failure
-        raise
-    except BaseException as exc:
-        outcome.error = exc
-        raise
+        with outcome.watching():
+            yield outcome
     finally:
         figures = meter.stop()
         exclusive = session.ACTIVE.leave() == 1 and own_peak

@@ -68,6 +68,31 @@ def train(
     return weights, bias, losses
 
 
+def write_model(
+    output: Path,
+    learning_rate: float,
+    epochs: int,
+    n_train: int,
+    weights: list[float],
+    bias: float,
+    losses: list[float],
+    final_loss: float,
+) -> None:
+    """Write the trained model as JSON (shared with the Prefect example)."""
+    model = {
+        "model": "logistic_regression",
+        "learning_rate": learning_rate,
+        "epochs": epochs,
+        "n_train": n_train,
+        "weights": weights,
+        "bias": bias,
+        "initial_loss": losses[0],
+        "final_loss": final_loss,
+    }
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(model, indent=2) + "\n")
+
+
 def main(smk: Any) -> None:
     """Train one model with the rule's ``lr`` and ``epochs`` params and write it as JSON."""
     logging.basicConfig(filename=smk.log[0], level=logging.INFO, format="%(message)s")
@@ -79,19 +104,8 @@ def main(smk: Any) -> None:
     for epoch in range(0, epochs, max(1, epochs // 10)):
         logging.info("epoch %4d  loss %.6f", epoch, losses[epoch])
     logging.info("final      loss %.6f", final_loss)
-    model = {
-        "model": "logistic_regression",
-        "learning_rate": learning_rate,
-        "epochs": epochs,
-        "n_train": len(labels),
-        "weights": weights,
-        "bias": bias,
-        "initial_loss": losses[0],
-        "final_loss": final_loss,
-    }
     output = Path(smk.output.model)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(model, indent=2) + "\n")
+    write_model(output, learning_rate, epochs, len(labels), weights, bias, losses, final_loss)
 
 
 if __name__ == "__main__":
