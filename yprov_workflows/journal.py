@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from yprov_workflows.errors import JournalError
-from yprov_workflows.records import Record, RunStart, StepRecord, from_json, to_json
+from yprov_workflows.records import Record, RunStart, StepRecord, from_json, to_line
 
 FORMAT = "yprov-workflows-journal"
 VERSION = 1
@@ -44,7 +44,7 @@ class JournalWriter:
         self._empty = True  # until a look at the file says otherwise
 
     def append(self, record: Record) -> None:
-        line = (json.dumps(to_json(record), separators=(",", ":"), allow_nan=False) + "\n").encode()
+        line = to_line(record)
         with self._lock:
             if self._flock:
                 fcntl.flock(self._fd, fcntl.LOCK_EX)

@@ -7,6 +7,7 @@ back. They carry no PROV: `provjson` alone maps them to PROV.
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -141,6 +142,7 @@ KINDS: dict[str, type[RunStart] | type[StepRecord] | type[RunEnd]] = {
     "step": StepRecord,
     "run_end": RunEnd,
 }
+_KIND_OF = {cls: kind for kind, cls in KINDS.items()}
 _NESTED: dict[str, Any] = {
     "agents": Agents,
     "code": Code,
@@ -150,13 +152,44 @@ _NESTED: dict[str, Any] = {
 
 def kind_of(record: Record) -> str:
     """The journal `kind` tag of a record."""
-    return next(k for k, cls in KINDS.items() if isinstance(record, cls))
+    kind = _KIND_OF.get(type(record))
+    return kind if kind is not None else next(k for k, c in KINDS.items() if isinstance(record, c))
 
 
 def to_json(record: Record) -> dict[str, Any]:
     """A JSON-ready dict: datetimes as ISO 8601, tuples as lists."""
     body = {f.name: _encode(getattr(record, f.name)) for f in dataclasses.fields(record)}
     return {"kind": kind_of(record), **body}
+
+
+def to_line(record: Record) -> bytes:
+    """The record as one journal line: the JSON of `to_json`, built in one `json.dumps` pass
+    (datetimes and nested records are converted only where the encoder meets them)."""
+    body = {"kind": kind_of(record), **_shallow(record)}
+    text = json.dumps(body, separators=(",", ":"), allow_nan=False, default=_json_default)
+    return (text + "\n").encode()
+
+
+def _shallow(value: Any) -> dict[str, Any]:
+    return {name: getattr(value, name) for name in _field_names(type(value))}
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _shallow(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _encode(value: Any) -> Any:

@@ -1,8 +1,15 @@
 """Cache hits: Prefect skips the task body (so our wrapper never runs) but fires `on_completion`
-with a `Cached` state. We record the attempt as reuse of a cached result, not as an execution."""
+with a `Cached` state. We record the attempt as reuse of a cached result, not as an execution.
+
+Prefect logs two INFO lines around every hook call of every task run ("Running hook ...",
+"Hook ... finished running successfully"), and ships them to the API: for a trivial task that
+doubled the cost of recording it, and it fills the user's logs with our plumbing. `quiet_hook_logs`
+drops those two lines for our hook only (errors of the hook are still logged).
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import UTC, datetime
 from typing import Any
@@ -49,3 +56,24 @@ def _cached_step(task: Any, task_run: Any, state: Any) -> StepRecord:
         host=HOST,
         pid=os.getpid(),
     )
+
+
+class _DropOurHookLines(logging.Filter):
+    """Drops Prefect's INFO lines about calling `record_cache_hit`."""
+
+    MARK = f"{record_cache_hit.__name__!r}"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.INFO or self.MARK not in str(record.msg)
+
+
+def quiet_hook_logs() -> None:
+    """Install the filter on Prefect's task-run logger, once per process."""
+    logger = logging.getLogger("prefect.task_runs")
+    if not any(isinstance(f, _DropOurHookLines) for f in logger.filters):
+        logger.addFilter(_DropOurHookLines())
+
+
+# At import: a process that unpickles a task with our hook (a process pool or Dask worker)
+# imports this module, and gets the filter, without running `prov_task`.
+quiet_hook_logs()

@@ -2,9 +2,9 @@
 
 A top-level flow run owns a run folder and a `Recorder`. A subflow run (a `@prov_flow` called
 inside another, in the same process) becomes a step of the top-level run, and its tasks are
-started by that step. At the end the top-level run adds the task runs that were not decorated
-(as structure: name, times, state), assembles the document and attaches a summary to the flow run
-in the Prefect UI.
+started by that step. At the end the top-level run adds, from the Prefect API, the task runs
+that were not decorated (as structure: name, times, state), assembles the document and attaches a
+summary to the flow run in the Prefect UI.
 """
 
 from __future__ import annotations

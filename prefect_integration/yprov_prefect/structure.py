@@ -1,5 +1,10 @@
-"""Task runs of a flow run that were not decorated: known from the Prefect API, recorded as
-structure only (name, state, times, upstream edges), with usage marked as unmeasured."""
+"""Task runs of a flow run that the journal lacks, known from the Prefect API at the flow's end:
+
+* task runs of undecorated tasks: structure only (name, state, times, upstream edges), with usage
+  marked as unmeasured;
+* cache hits (state `Cached`) that no hook recorded (a plain `@task`'s, say): steps with status
+  `cached`, reuse of a cached result and not an execution.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,9 @@ from typing import Any
 from uuid import UUID
 
 from yprov_workflows.journal import read_journal
-from yprov_workflows.records import Status, StepRecord, Usage
+from yprov_workflows.records import Status, StepRecord, Usage, ValueRecord
 from yprov_workflows.runs import journal_path
+from yprov_workflows.values import Value
 
 PAGE = 200
 _STATUS: dict[str, Status] = {
@@ -76,6 +82,7 @@ def _structure_step(task_run: Any) -> StepRecord:
         for item in items
         if getattr(item, "input_type", None) == "task_run"
     ]
+    cached = str(getattr(task_run, "state_name", "")) == "Cached"
     return StepRecord(
         run_id=str(task_run.flow_run_id),
         name=str(task_run.task_key).rsplit("-", 1)[0],
@@ -83,15 +90,26 @@ def _structure_step(task_run: Any) -> StepRecord:
         attempt=int(task_run.run_count or 1),
         started=started,
         ended=ended,
-        status=_STATUS.get(state, "incomplete"),
+        status="cached" if cached else _STATUS.get(state, "incomplete"),
         upstream=tuple(upstream),
         informed_by=tuple(str(i.id) for i in inputs.get("wait_for", [])),
+        result=ValueRecord("cached result") if cached else None,
         parent=str(task_run.flow_run_id),
         attributes={
             "task_key": str(task_run.task_key),
             "task_run_name": str(task_run.name),
             "state": state,
-            "decorated": False,
+            **(_cache_attributes(task_run) if cached else {"decorated": False}),
         },
-        usage=Usage({}, "unmeasured", "task not decorated with @prov_task: structure only"),
+        usage=_CACHE_HIT if cached else _UNDECORATED,
     )
+
+
+_CACHE_HIT = Usage({}, "none", "cache hit: the task body did not run")
+_UNDECORATED = Usage({}, "unmeasured", "task not decorated with @prov_task: structure only")
+
+
+def _cache_attributes(task_run: Any) -> dict[str, Value]:
+    details = getattr(getattr(task_run, "state", None), "state_details", None)
+    key = getattr(details, "cache_key", None) or task_run.cache_key
+    return {"reused_from_cache": True, "cache_key": str(key)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,12 +13,28 @@ from records_factory import run_start, step
 
 from yprov_workflows.errors import JournalError
 from yprov_workflows.journal import JournalWriter, read_journal
-from yprov_workflows.records import RunStart, StepRecord, from_json, to_json
+from yprov_workflows.records import (
+    RunStart,
+    StepRecord,
+    ValueRecord,
+    from_json,
+    to_json,
+    to_line,
+)
 
 
 def test_records_round_trip_through_json() -> None:
-    for record in (run_start(), step(1, inputs=("a",), outputs=("b",))):
+    described = replace(
+        step(1, inputs=("a",), outputs=("b",)),
+        values={"x": ValueRecord("int", 8, 28, "sha256:00")},
+        result=ValueRecord("list", "[1, 2, 3]", 3, None),
+        upstream=(("x", "key0"),),
+    )
+    for record in (run_start(), step(1, inputs=("a",), outputs=("b",)), described):
         assert from_json(json.loads(json.dumps(to_json(record)))) == record
+        line = to_line(record)  # the journal's fast path writes the same JSON on one line
+        assert line.endswith(b"\n") and line.count(b"\n") == 1
+        assert json.loads(line) == to_json(record)
 
 
 def _write_steps(path: str, first: int, count: int) -> None:

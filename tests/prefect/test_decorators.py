@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -145,6 +146,22 @@ def test_a_cache_hit_is_recorded_as_reuse(workdir: Path) -> None:
     assert executed["ywf:status"] == "completed" and executed["ywf:usage_source"] == "rusage_thread"
     assert reused["ywf:status"] == "cached" and reused["ywf:reused_from_cache"] is True
     assert reused["ywf:usage_source"] == "none"
+
+
+def test_our_cache_hook_leaves_no_lines_in_the_task_run_logs(workdir: Path) -> None:
+    lines: list[str] = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("prefect.task_runs")
+    level, logger.level = logger.level, logging.INFO
+    logger.addHandler(handler)
+    try:
+        assert flows.pipeline(1) == [0.2, 1.0]
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert any("Finished in state Completed" in line for line in lines)  # the handler sees them
+    assert not [line for line in lines if "record_cache_hit" in line]
 
 
 def test_map_and_big_parameters(workdir: Path) -> None:

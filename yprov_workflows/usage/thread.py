@@ -1,6 +1,6 @@
 """Usage of one step that runs in a thread of a shared process (a Prefect task in a thread pool).
 
-CPU comes from `RUSAGE_THREAD` (this thread only: exact), IO from `/proc/self/task/<tid>/io`.
+CPU comes from `RUSAGE_THREAD` (this thread only: exact), IO from `/proc/thread-self/io`.
 Memory is a process quantity: the process's peak RSS is reported and marked as shared unless the
 step had the process to itself.
 """
@@ -15,14 +15,31 @@ from dataclasses import dataclass
 from yprov_workflows.usage.process import IO_FIELDS
 
 
-def _thread_io(tid: int) -> dict[str, int]:
-    try:  # os-level calls: the fewest system calls, each a GIL hand-off in a busy process
-        fd = os.open(f"/proc/self/task/{tid}/io", os.O_RDONLY)
-        try:
-            data = os.read(fd, 4096)
-        finally:
-            os.close(fd)
-        pairs = (line.split(b":", 1) for line in data.splitlines())
+class _IoFile:
+    """This thread's `/proc/thread-self/io`, opened once: each read is one `pread` (every system
+    call hands the GIL to the engine's busy threads, so the fewer the better). Closed when the
+    thread ends (its thread-local storage is dropped)."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()  # a forked child must not read its parent's thread
+        self.fd = os.open("/proc/thread-self/io", os.O_RDONLY)
+
+    def read(self) -> bytes:
+        return os.pread(self.fd, 4096, 0)
+
+    def __del__(self) -> None:
+        os.close(self.fd)
+
+
+_local = threading.local()
+
+
+def _thread_io() -> dict[str, int]:
+    try:
+        io_file = getattr(_local, "io_file", None)
+        if io_file is None or io_file.pid != os.getpid():
+            io_file = _local.io_file = _IoFile()
+        pairs = (line.split(b":", 1) for line in io_file.read().splitlines())
         return {k.decode(): int(v) for k, v in pairs if k.decode() in IO_FIELDS}
     except (OSError, ValueError):
         return {}
@@ -35,20 +52,19 @@ class _Sample:
     io: dict[str, int]
 
 
-def _sample(tid: int) -> _Sample:
+def _sample() -> _Sample:
     usage = resource.getrusage(resource.RUSAGE_THREAD)
-    return _Sample(usage.ru_utime, usage.ru_stime, _thread_io(tid))
+    return _Sample(usage.ru_utime, usage.ru_stime, _thread_io())
 
 
 class ThreadMeter:
     """Measures the calling thread between `__init__` and `stop()`."""
 
     def __init__(self) -> None:
-        self.tid = threading.get_native_id()
-        self._start = _sample(self.tid)
+        self._start = _sample()
 
     def stop(self) -> dict[str, int | float]:
-        end = _sample(self.tid)
+        end = _sample()
         figures: dict[str, int | float] = {
             "cpu_user_s": round(end.user - self._start.user, 6),
             "cpu_system_s": round(end.system - self._start.system, 6),
