@@ -187,7 +187,9 @@ def inspect_document(workdir: Path, run: Run) -> None:
     activities = json.loads(document.read_text()).get("activity", {}).values()
     steps = [a for a in activities if a.get("prov:type") == "wfprov:ProcessRun"]
     run.steps = len(steps)
-    run.measured = sum(1 for s in steps if s.get("ywf:usage_source") == "rusage_thread")
+    run.measured = sum(
+        1 for s in steps if str(s.get("ywf:usage_source")).startswith("rusage_thread")
+    )
 
 
 def measure(

@@ -40,12 +40,18 @@ class ValueRecord:
 
 @dataclass(frozen=True)
 class Usage:
-    """Hardware a step consumed. `source` names where the figures come from; `note` says why some
-    are missing."""
+    """Hardware a step consumed, as flat figures whose names end in their unit (`_s`, `_bytes`,
+    `_pct`, `_w`, `_j`). `source` names where the exact counters come from and `note` qualifies
+    them; `sources` names the source of each further group of figures (`gauges`, `gpu`,
+    `gpu_energy`, `cpu_energy`), `missing` says why a group has no figures; `series` is the
+    step's time-series file, for long steps."""
 
     figures: dict[str, Value] = field(default_factory=dict)
     source: str = "unmeasured"
     note: str | None = None
+    sources: dict[str, str] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+    series: FileRecord | None = None
 
 
 @dataclass(frozen=True)
@@ -226,6 +232,9 @@ def _decode(name: str, value: Any) -> Any:
         return {k: ValueRecord(**v) for k, v in value.items()}
     if name == "result" and value is not None:
         return ValueRecord(**value)
+    if name == "usage" and value is not None:
+        series = value.get("series")
+        return Usage(**{**value, "series": FileRecord(**series) if series else None})
     if name in _NESTED and value is not None:
         return _NESTED[name](**value)
     return value

@@ -22,12 +22,19 @@ class Settings:
     - `strict`: recording errors fail the workflow instead of warning (`YPROV_STRICT`); for tests.
     - `disabled`: record nothing at all (`YPROV_DISABLE=1`).
     - `redact`: replace values whose names look secret (`YPROV_REDACT`, default on).
+    - `sample_tick_s`: seconds between two samples of a step's gauges (process tree, GPU) by the
+      sampler process, after a faster start (`YPROV_SAMPLE_TICK`, default 1; 0 turns the sampler
+      off: exact counters only).
+    - `series_after_s`: steps that last longer get a time series file (`YPROV_SERIES_AFTER`,
+      default 30 seconds).
     """
 
     out_dir: Path | None = None
     strict: bool = False
     disabled: bool = False
     redact: bool = True
+    sample_tick_s: float = 1.0
+    series_after_s: float = 30.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -38,6 +45,8 @@ class Settings:
             "strict": _flag(env, "STRICT", False),
             "disabled": _flag(env, "DISABLE", False),
             "redact": _flag(env, "REDACT", True),
+            "sample_tick_s": _seconds(env, "SAMPLE_TICK", 1.0),
+            "series_after_s": _seconds(env, "SERIES_AFTER", 30.0),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -55,3 +64,16 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     if raw.strip().lower() in _FALSE:
         return False
     raise ConfigError(f"{ENV_PREFIX}{name}={raw!r} is not a yes/no value: use 1 or 0")
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(f"{ENV_PREFIX}{name}")
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1e6:
+        raise ConfigError(f"{ENV_PREFIX}{name}={raw!r} is not a number of seconds: use e.g. 0.5")
+    return value

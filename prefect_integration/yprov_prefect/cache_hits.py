@@ -68,12 +68,9 @@ class _DropOurHookLines(logging.Filter):
 
 
 def quiet_hook_logs() -> None:
-    """Install the filter on Prefect's task-run logger, once per process."""
+    """Install the filter on Prefect's task-run logger, once per process. Called where a task
+    with our hook is made (`prov_task`) and where one is unpickled (a process pool or Dask
+    worker: `Recording.__setstate__`)."""
     logger = logging.getLogger("prefect.task_runs")
     if not any(isinstance(f, _DropOurHookLines) for f in logger.filters):
         logger.addFilter(_DropOurHookLines())
-
-
-# At import: a process that unpickles a task with our hook (a process pool or Dask worker)
-# imports this module, and gets the filter, without running `prov_task`.
-quiet_hook_logs()

@@ -9,7 +9,7 @@ from typing import Any, ParamSpec, TypeVar, overload
 from prefect import Flow, Task, flow, task
 
 from yprov_prefect import adapter
-from yprov_prefect.cache_hits import record_cache_hit
+from yprov_prefect.cache_hits import quiet_hook_logs, record_cache_hit
 from yprov_prefect.flow_run import recorded_flow
 from yprov_prefect.task_attempt import Outcome, recorded
 from yprov_prefect.wrapping import wrap
@@ -27,6 +27,10 @@ class Recording:
         self.fn = fn
         self.context = context
         self._code: Code | None = None
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        quiet_hook_logs()  # a worker process that runs our tasks gets the log filter too
 
     def code(self) -> Code:
         if self._code is None:
@@ -50,6 +54,7 @@ def prov_task(__fn: Callable[P, R] | None = None, **kwargs: Any) -> Any:
     """`@task` (bare or with any of its arguments), recording every task-run attempt as PROV."""
     if __fn is None:
         return lambda fn: prov_task(fn, **kwargs)
+    quiet_hook_logs()
     kwargs["on_completion"] = [record_cache_hit, *(kwargs.get("on_completion") or [])]
     return task(wrap(__fn, Recording(__fn, recorded)), **kwargs)
 

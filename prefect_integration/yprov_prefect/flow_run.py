@@ -21,6 +21,7 @@ from yprov_workflows.environment import HOST
 from yprov_workflows.recorder import Recorder
 from yprov_workflows.records import Code, Status, StepRecord, Usage
 from yprov_workflows.summary import summarize
+from yprov_workflows.usage.monitor import Monitor
 from yprov_workflows.values import typed_mapping
 
 
@@ -53,7 +54,10 @@ def _top_level(context: Any, fn: Callable[..., Any]) -> Iterator[Outcome]:
     recorder = Recorder(config, run_dir.parent, warn=session.log.warning)
     params = typed_mapping(dict(context.parameters or {}), redact=config.redact)
     recorder.start(adapter.run_start(context.flow_run, context.flow, fn, utcnow(), params))
-    recording = session.FlowRecording(recorder, run_dir, os.getpid(), str(context.flow_run.id))
+    monitor = Monitor(config.sample_tick_s) if config.sample_tick_s > 0 else None
+    recording = session.FlowRecording(
+        recorder, run_dir, os.getpid(), str(context.flow_run.id), monitor
+    )
     token = session.CURRENT.set(recording)
     outcome = Outcome()
     try:
@@ -65,6 +69,8 @@ def _top_level(context: Any, fn: Callable[..., Any]) -> Iterator[Outcome]:
 
 
 def _close(recording: session.FlowRecording, context: Any, status: Status) -> None:
+    if recording.monitor is not None:
+        recording.monitor.close()
     recorder = recording.recorder
     if recorder.run_dir is None:
         return
@@ -111,7 +117,7 @@ def _subflow(
     session.link_subflow(parent.run_dir, sub_id)
     started, outcome = utcnow(), Outcome()
     token = session.CURRENT.set(
-        session.FlowRecording(parent.recorder, parent.run_dir, parent.pid, sub_id)
+        session.FlowRecording(parent.recorder, parent.run_dir, parent.pid, sub_id, parent.monitor)
     )
     try:
         with outcome.watching():

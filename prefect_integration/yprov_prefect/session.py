@@ -4,7 +4,7 @@ The top-level flow run's folder is `<out>/<flow run id>/`. A subflow adds a link
 `<out>/<subflow run id>` to that folder, so a task that knows only its own flow run id (in a
 process pool or a Dask worker) appends to the right journal. Nothing here is process-global
 except `ACTIVE`, which counts the measured task attempts running in this process (to say whether a
-task had its process to itself).
+task had its process to itself), and `WORKER`, the sampler client of a worker process.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ from yprov_workflows.recorder import Recorder
 from yprov_workflows.records import Record
 from yprov_workflows.runs import journal_path
 from yprov_workflows.settings import Settings
+from yprov_workflows.usage.monitor import Monitor
 
 log = logging.getLogger("yprov_prefect")
 
@@ -35,30 +38,65 @@ class FlowRecording:
     run_dir: Path
     pid: int
     flow_run_id: str  # the innermost flow run (a subflow while one runs)
+    monitor: Monitor | None = None  # the sampler client of the flow's process
 
 
 CURRENT: ContextVar[FlowRecording | None] = ContextVar("yprov_flow_recording", default=None)
 
 
 class ActiveTasks:
-    """How many measured task attempts run in this process right now."""
+    """Which measured task attempts run in this process, to say whether one ran alone."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.count = 0
+        self.entered = 0
 
     def enter(self) -> int:
+        """A ticket: non-zero when no other attempt runs now."""
         with self._lock:
             self.count += 1
-            return self.count
+            self.entered += 1
+            return self.entered if self.count == 1 else 0
 
-    def leave(self) -> int:
+    def leave(self, ticket: int) -> bool:
+        """Whether the attempt ran alone from start to end (no other began meanwhile)."""
         with self._lock:
+            alone = ticket != 0 and self.entered == ticket and self.count == 1
             self.count -= 1
-            return self.count + 1
+            return alone
 
 
 ACTIVE = ActiveTasks()
+
+
+class WorkerMonitor:
+    """The sampler client of a process that runs tasks away from their flow's process (a
+    process-pool or Dask worker). Its sampler ends with the process (the pipe closes)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = 0
+        self._monitor: Monitor | None = None
+
+    def get(self, tick_s: float) -> Monitor:
+        with self._lock:
+            if self._monitor is None or self._pid != os.getpid():  # new, or a forked child
+                self._monitor, self._pid = Monitor(tick_s), os.getpid()
+            return self._monitor
+
+
+WORKER = WorkerMonitor()
+
+
+def monitor(config: Settings) -> Monitor | None:
+    """The sampler client for a task in this process; None when sampling is off."""
+    if config.sample_tick_s <= 0:
+        return None
+    current = CURRENT.get()
+    if current is not None and current.pid == os.getpid():
+        return current.monitor
+    return WORKER.get(config.sample_tick_s)
 
 
 def settings() -> Settings:
@@ -88,6 +126,15 @@ def report(problem: Exception, what: str, config: Settings) -> None:
     if config.strict:
         raise RecordingError(message) from problem
     log.warning(message + " (the flow goes on; provenance may be incomplete)")
+
+
+@contextmanager
+def guarded(what: str, config: Settings) -> Iterator[None]:
+    """Report a failure in the block (see `report`) instead of raising it."""
+    try:
+        yield
+    except Exception as problem:
+        report(problem, what, config)
 
 
 def hasher() -> FileHasher:

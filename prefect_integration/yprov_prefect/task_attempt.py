@@ -10,10 +10,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from yprov_prefect import adapter, session
+from yprov_prefect.task_usage import TaskMeasure
 from yprov_workflows.environment import HOST
 from yprov_workflows.records import Code, FileRecord, RunStart, StepRecord, Usage, ValueRecord
-from yprov_workflows.usage.thread import ThreadMeter, peak_rss_bytes, reset_peak_rss
+from yprov_workflows.settings import Settings
+from yprov_workflows.usage.watch import SeriesPlan
 from yprov_workflows.values import Value
+from yprov_workflows.vocabulary import safe
 
 
 def utcnow() -> datetime:
@@ -60,20 +63,25 @@ def recorded(fn: Callable[..., Any], code: Callable[[], Code]) -> Iterator[Outco
     except Exception as problem:
         session.report(problem, f"describing the arguments of {context.task.name}", config)
         args = adapter.Arguments()
-    exclusive_at_start = session.ACTIVE.enter() == 1
-    own_peak = exclusive_at_start and not session.in_flow_process() and reset_peak_rss()
-    meter = ThreadMeter()
+    measure = TaskMeasure.start(*_watching(context.task_run, config), config)
     outcome = Outcome()
     try:
         with outcome.watching():
             yield outcome
     finally:
-        figures = meter.stop()
-        exclusive = session.ACTIVE.leave() == 1 and own_peak
+        usage = measure.stop(session.hasher())
         try:
-            _journal(context, code, args, outcome, started, figures, exclusive)
+            _journal(context, code, args, outcome, started, usage)
         except Exception as problem:
             session.report(problem, f"recording task {context.task.name}", config)
+
+
+def _watching(run: Any, config: Settings) -> tuple[str, SeriesPlan]:
+    """The sampler's id for this attempt, and where its time series would go."""
+    attempt = f"{run.id}/{run.run_count or 1}"
+    run_dir = session.run_dir_for(str(run.flow_run_id), config)
+    name = safe(f"{run.name}-{run.run_count or 1}")
+    return attempt, SeriesPlan(run_dir / "series" / f"{name}.csv", config.series_after_s)
 
 
 def _task_context() -> Any:
@@ -88,10 +96,9 @@ def _journal(
     args: adapter.Arguments,
     outcome: Outcome,
     started: datetime,
-    figures: dict[str, int | float],
-    exclusive: bool,
+    usage: Usage,
 ) -> None:
-    step = _step(context, code(), args, outcome, started, figures, exclusive)
+    step = _step(context, code(), args, outcome, started, usage)
     current = session.CURRENT.get()
     if current is not None and session.in_flow_process():
         current.recorder.record_step(step)  # the flow's open journal: no open/close per task
@@ -121,8 +128,7 @@ def _step(
     args: adapter.Arguments,
     outcome: Outcome,
     started: datetime,
-    figures: dict[str, int | float],
-    exclusive: bool,
+    usage: Usage,
 ) -> StepRecord:
     run = context.task_run
     hasher = session.hasher()
@@ -151,7 +157,7 @@ def _step(
         parent=str(run.flow_run_id),
         attributes=_attributes(context, outcome),
         code=code,
-        usage=_usage(figures, exclusive),
+        usage=usage,
         error=_error(outcome.error),
         host=HOST,
         pid=__import__("os").getpid(),
@@ -168,21 +174,6 @@ def _attributes(context: Any, outcome: Outcome) -> dict[str, Value]:
         "thread": __import__("threading").get_native_id(),
     }
     return attrs | outcome.extra
-
-
-def _usage(figures: dict[str, int | float], exclusive: bool) -> Usage:
-    values: dict[str, Value] = dict(figures)
-    peak = peak_rss_bytes() if exclusive else None
-    if peak is not None:
-        values["max_rss_bytes"] = peak
-        values.pop("process_max_rss_bytes")
-        note = "the task had its worker process to itself: peak RSS is its own (VmHWM reset)"
-        return Usage(values, "rusage_thread", note)
-    note = (
-        "memory is the peak RSS of the whole process (process_max_rss_bytes), shared with the "
-        "flow and any concurrent tasks; CPU and IO are this task's own thread"
-    )
-    return Usage(values, "rusage_thread", note)
 
 
 def _error(error: BaseException | None) -> str | None:

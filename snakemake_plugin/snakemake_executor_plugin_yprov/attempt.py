@@ -9,6 +9,8 @@ from datetime import datetime
 
 from yprov_workflows.recorder import utcnow
 from yprov_workflows.records import FileRecord, Usage
+from yprov_workflows.usage.combine import with_sampled
+from yprov_workflows.usage.monitor import Sampled
 from yprov_workflows.usage.process import ProcessUsage
 
 
@@ -28,6 +30,8 @@ class Attempt:
     error: str | None = None
     exit_code: int | None = None
     unreported: bool = False
+    sampled: Sampled | None = None
+    series: FileRecord | None = None
     pid: int = field(default_factory=os.getpid)
     thread: int = field(default_factory=threading.get_native_id)
 
@@ -43,7 +47,17 @@ class Attempt:
         self.thread_cpu_s = thread_cpu_s
         self.reaped = sum(reaped, ProcessUsage()) if reaped else None
 
+    def wall_s(self) -> float:
+        return ((self.ended or utcnow()) - self.started).total_seconds()
+
     def usage(self, has_action: bool = True) -> Usage:
+        """The exact counters joined with what the sampler saw."""
+        usage = self._counted(has_action)
+        if self.sampled is None or not has_action:
+            return usage
+        return with_sampled(usage, self.sampled, self.series)
+
+    def _counted(self, has_action: bool) -> Usage:
         """Summarise what was measured, naming the source of the figures."""
         wall = (self.ended - self.started).total_seconds() if self.ended else None
         total = self.reaped

@@ -34,7 +34,10 @@ from yprov_workflows.recorder import Recorder, utcnow
 from yprov_workflows.records import RunStart, Status, StepRecord
 from yprov_workflows.runs import new_run_id
 from yprov_workflows.settings import Settings
+from yprov_workflows.usage.monitor import Monitor
 from yprov_workflows.usage.process import ThreadUsage, reap
+from yprov_workflows.usage.watch import SeriesPlan, Watch
+from yprov_workflows.vocabulary import safe
 
 
 class Executor(LocalExecutor):
@@ -47,6 +50,7 @@ class Executor(LocalExecutor):
         self._usage = ThreadUsage()
         self._unmeasure: Callable[[], None] | None = None
         self._opening: tuple[Recorder, RunStart] | None = None
+        self._monitor: Monitor | None = None
         if self.workflow.is_main_process:
             self._prepare_run()
 
@@ -85,6 +89,7 @@ class Executor(LocalExecutor):
         if recorder.active:
             self._recorder = recorder
             self._unmeasure = measure_shell_processes(self._usage)
+            self._monitor = Monitor(recorder.settings.sample_tick_s)
 
     def _raise_strict(self, func: Any, *args: Any) -> Any:
         try:
@@ -108,6 +113,8 @@ class Executor(LocalExecutor):
         if self._unmeasure is not None:
             self._unmeasure()
             self._unmeasure = None
+        if self._monitor is not None:
+            self._monitor.close()
         if recorder is None:
             return
         self._record_unreported(recorder)
@@ -125,8 +132,9 @@ class Executor(LocalExecutor):
             return super().cached_or_run(job, run_func, *args)
         attempt = self._begin(recorder, job)
         attempt.in_thread = run_func is run_wrapper and bool(job.is_run)
+        watch = self._watch(recorder, job)
         cpu0 = time.thread_time()
-        with self._usage.collecting() as reaped:
+        with self._usage.collecting(on_spawn=watch.add_root) as reaped:
             try:
                 super().cached_or_run(job, run_func, *args)
             except BaseException as exc:
@@ -138,8 +146,18 @@ class Executor(LocalExecutor):
                     attempt.outputs = adapter.files(recorder.hasher, job.output, job.shadow_dir)
             finally:
                 attempt.finish(time.thread_time() - cpu0, reaped)
+                attempt.sampled, attempt.series = watch.stop(attempt.wall_s(), recorder.hasher)
                 with recorder.guard(f"hashing logs of {job.rule.name}"):
                     attempt.logs = adapter.files(recorder.hasher, job.log, job.shadow_dir)
+
+    def _watch(self, recorder: Recorder, job: Any) -> Watch:
+        """The sampler watches the processes the job starts (none yet: they join as they start)."""
+        name = safe(f"{job.rule.name}-{job.jobid}-{job.attempt}")
+        run_dir, after_s = recorder.run_dir, recorder.settings.series_after_s
+        series = SeriesPlan(run_dir / "series" / f"{name}.csv", after_s) if run_dir else None
+        watch = Watch(self._monitor, f"{id(job)}/{job.attempt}", recorder.guard, series)
+        watch.start([])
+        return watch
 
     def _begin(self, recorder: Recorder, job: Any) -> Attempt:
         attempt = Attempt(started=utcnow())
@@ -157,6 +175,7 @@ class Executor(LocalExecutor):
         cmd = self.format_job_exec(job)
         logger.debug(f"spawned job: {cmd}")
         process = subprocess.Popen(cmd, shell=True)
+        self._usage.spawned(process.pid)
         _, status, usage = reap(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         attempt.spawned = True

@@ -46,7 +46,7 @@ def test_usage_and_identity_of_each_attempt(workdir: Path) -> None:
     flows.pipeline(5)
     run = latest(workdir)
     for step in run.steps():
-        assert step["ywf:usage_source"] == "rusage_thread"
+        assert step["ywf:usage_source"].startswith("rusage_thread")
         assert step["ywf:cpu_total_s"] >= 0
         assert step["ywf:process_max_rss_bytes"] > 10 * 2**20
         assert step["ywf:task_run_id"] == step["ywf:job_key"]
@@ -143,7 +143,9 @@ def test_a_cache_hit_is_recorded_as_reuse(workdir: Path) -> None:
     assert twice() == (10, 10)
     run = latest(workdir)
     executed, reused = run.steps("expensive")
-    assert executed["ywf:status"] == "completed" and executed["ywf:usage_source"] == "rusage_thread"
+    assert executed["ywf:status"] == "completed" and executed["ywf:usage_source"].startswith(
+        "rusage_thread"
+    )
     assert reused["ywf:status"] == "cached" and reused["ywf:reused_from_cache"] is True
     assert reused["ywf:usage_source"] == "none"
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 IO_FIELDS = {
     "read_bytes": "read_bytes",
@@ -88,25 +89,33 @@ def reap(pid: int, flags: int) -> tuple[int, int, ProcessUsage | None]:
 
 
 class ThreadUsage:
-    """Collects the usage of processes each thread reaps while it is `collecting()`."""
+    """Collects the usage of processes each thread reaps while it is `collecting()`, and tells
+    the thread's `on_spawn` callback (the sampler's watch) about each process it starts."""
 
     def __init__(self) -> None:
         self._local = threading.local()
 
     @contextmanager
-    def collecting(self) -> Iterator[list[ProcessUsage]]:
+    def collecting(
+        self, on_spawn: Callable[[int], None] | None = None
+    ) -> Iterator[list[ProcessUsage]]:
         found: list[ProcessUsage] = []
-        previous = getattr(self._local, "found", None)
-        self._local.found = found
+        previous = getattr(self._local, "found", None), getattr(self._local, "on_spawn", None)
+        self._local.found, self._local.on_spawn = found, on_spawn
         try:
             yield found
         finally:
-            self._local.found = previous
+            self._local.found, self._local.on_spawn = previous
 
     def report(self, usage: ProcessUsage) -> None:
         found: list[ProcessUsage] | None = getattr(self._local, "found", None)
         if found is not None:
             found.append(usage)
+
+    def spawned(self, pid: int) -> None:
+        on_spawn: Callable[[int], None] | None = getattr(self._local, "on_spawn", None)
+        if on_spawn is not None:
+            on_spawn(pid)
 
     def popen_class(self) -> type[subprocess.Popen[bytes]]:
         """A Popen whose reaping reports to this collector."""
@@ -115,6 +124,10 @@ class ThreadUsage:
 
 def _measured_popen(collector: ThreadUsage) -> type[subprocess.Popen[bytes]]:
     class MeasuredPopen(subprocess.Popen[bytes]):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            collector.spawned(self.pid)
+
         # Overrides CPython's private POSIX hook (3.11-3.14, called under _waitpid_lock);
         # tests/core/test_process_usage.py fails loudly if it ever stops being called.
         def _try_wait(self, wait_flags: int) -> tuple[int, int]:

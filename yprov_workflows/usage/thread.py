@@ -47,34 +47,53 @@ def _thread_io() -> dict[str, int]:
 
 @dataclass(frozen=True)
 class _Sample:
-    user: float
-    system: float
+    thread: resource.struct_rusage
+    process: resource.struct_rusage
+    children: resource.struct_rusage
     io: dict[str, int]
 
 
 def _sample() -> _Sample:
-    usage = resource.getrusage(resource.RUSAGE_THREAD)
-    return _Sample(usage.ru_utime, usage.ru_stime, _thread_io())
+    return _Sample(
+        resource.getrusage(resource.RUSAGE_THREAD),
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+        _thread_io(),
+    )
+
+
+def _cpu(before: resource.struct_rusage, after: resource.struct_rusage) -> tuple[float, float]:
+    return after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
 
 
 class ThreadMeter:
-    """Measures the calling thread between `__init__` and `stop()`."""
+    """Measures the calling thread between `__init__` and `stop()`, and, for the caller to use
+    when the step had the process to itself, the whole process and the children it reaped."""
 
     def __init__(self) -> None:
         self._start = _sample()
 
     def stop(self) -> dict[str, int | float]:
         end = _sample()
-        figures: dict[str, int | float] = {
-            "cpu_user_s": round(end.user - self._start.user, 6),
-            "cpu_system_s": round(end.system - self._start.system, 6),
-        }
-        figures["cpu_total_s"] = round(figures["cpu_user_s"] + figures["cpu_system_s"], 6)
+        user, system = _cpu(self._start.thread, end.thread)
+        figures: dict[str, int | float] = _cpu_figures("", user, system)
         for theirs, ours in IO_FIELDS.items():
             if theirs in end.io:
                 figures[ours] = end.io[theirs] - self._start.io.get(theirs, 0)
-        figures["process_max_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        figures.update(_cpu_figures("children_", *_cpu(self._start.children, end.children)))
+        figures["process_cpu_total_s"] = round(sum(_cpu(self._start.process, end.process)), 6)
+        figures["process_max_rss_bytes"] = end.process.ru_maxrss * 1024
+        if end.children.ru_maxrss > self._start.children.ru_maxrss:  # a child of this step
+            figures["children_max_rss_bytes"] = end.children.ru_maxrss * 1024
         return figures
+
+
+def _cpu_figures(prefix: str, user: float, system: float) -> dict[str, int | float]:
+    return {
+        f"{prefix}cpu_user_s": round(user, 6),
+        f"{prefix}cpu_system_s": round(system, 6),
+        f"{prefix}cpu_total_s": round(user + system, 6),
+    }
 
 
 def reset_peak_rss() -> bool:

@@ -1,0 +1,173 @@
+"""The sampler process: samples the gauges of every watched step at its own pace.
+
+A thread inside a CPU-bound Python step starves on the GIL (a 10 Hz thread got 0.6-1.4 Hz, see
+docs/usage.md), so gauges are sampled by this separate process, one per recording process, shared
+by all the steps that process watches. It reads commands, one JSON object per line, on stdin:
+
+    {"op": "watch", "id": ID, "roots": [PID, ...], "series": PATH or null, "series_after_s": S}
+    {"op": "roots", "id": ID, "pids": [PID, ...]}      more root processes of the step
+    {"op": "stop", "id": ID}                          answers one line: {"id": ID, "summary": {...}}
+    {"op": "drop", "id": ID}                          forget the step, no answer
+
+and exits at the end of its input (the recording process closed the pipe, or died). Each step is
+sampled every `tick/10` s in its first 2 s, every `tick/4` s until 10 s, then every `tick` s; one
+GPU reading serves every step due at the same moment. Nothing here raises out of the loop: a
+command that cannot be served is answered with an empty summary and the reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import select
+import time
+from pathlib import Path
+from typing import Any
+
+from yprov_workflows.usage.nvml import Gpus, GpuSample
+from yprov_workflows.usage.proctree import sample_tree
+from yprov_workflows.usage.rapl import Rapl, host_busy_cpu_s
+from yprov_workflows.usage.step_summary import Hardware, summarize
+from yprov_workflows.usage.step_watch import Counters, SeriesFile, StepWatch, series_columns
+
+
+def interval(age_s: float, tick_s: float) -> float:
+    """Seconds until a step of this age is sampled again: faster at first."""
+    if age_s < 2.0:
+        return max(tick_s / 10, 0.02)
+    if age_s < 10.0:
+        return max(tick_s / 4, 0.02)
+    return tick_s
+
+
+class Sampler:
+    """The watched steps and the hardware backends; driven by `serve` or, in tests, directly."""
+
+    def __init__(self, tick_s: float, gpus: Gpus, rapl: Rapl) -> None:
+        self.gpus = gpus
+        self.hw = Hardware(gpus.devices, gpus.reason, rapl, tick_s)
+        self.steps: dict[str, StepWatch] = {}
+        self.series_after: dict[str, float] = {}
+        self.me = os.getpid()
+
+    def counters(self) -> Counters:
+        gpu = self.gpus.energy_mj() if self.hw.gpu_reason is None else {}
+        rapl = self.hw.rapl.read_uj() if self.hw.rapl.reason is None else {}
+        return Counters(gpu, rapl, host_busy_cpu_s())
+
+    def watch(self, step_id: str, roots: list[int], series: str | None, after_s: float) -> None:
+        now = time.monotonic()
+        file = SeriesFile(Path(series), series_columns(self.hw.devices)) if series else None
+        step = StepWatch(now, self.counters(), file)
+        step.roots.update(roots)
+        self.steps[step_id] = step
+        self.series_after[step_id] = after_s
+        for other in self.steps.values():
+            other.concurrent = max(other.concurrent, len(self.steps))
+        self.sample([step], now)
+
+    def stop(self, step_id: str) -> dict[str, Any]:
+        step = self.steps.pop(step_id, None)
+        after_s = self.series_after.pop(step_id, 0.0)
+        if step is None:
+            return {"missing": {"gauges": "the sampler never saw this step start"}}
+        now = time.monotonic()
+        self.sample([step], now)
+        duration = now - step.t0
+        series = step.series.finish(keep=duration >= after_s) if step.series else None
+        summary = summarize(step, self.counters(), duration, self.hw)
+        return summary.as_json(str(series) if series else None)
+
+    def drop(self, step_id: str) -> None:
+        step = self.steps.pop(step_id, None)
+        self.series_after.pop(step_id, None)
+        if step is not None and step.series is not None:
+            step.series.finish(keep=False)
+
+    def due(self, now: float) -> list[StepWatch]:
+        return [s for s in self.steps.values() if s.next_due <= now]
+
+    def sample(self, steps: list[StepWatch], now: float) -> None:
+        """One GPU reading for all `steps`, then each step's own process tree."""
+        gpus: list[GpuSample] = self.gpus.sample() if self.hw.gpu_reason is None else []
+        for step in steps:
+            tree = sample_tree(step.roots - {self.me}) if step.roots else None
+            step.observe(now, tree, gpus)
+            step.next_due = now + interval(now - step.t0, self.hw.tick_s)
+
+    def next_wake(self) -> float | None:
+        return min((s.next_due for s in self.steps.values()), default=None)
+
+
+def serve(sampler: Sampler, commands: int, answers: int) -> None:
+    """The loop: wait for a command or the next due sample, whichever comes first."""
+    pending = b""
+    while True:
+        wake = sampler.next_wake()
+        timeout = None if wake is None else max(0.0, wake - time.monotonic())
+        readable, _, _ = select.select([commands], [], [], timeout)
+        if readable:
+            chunk = os.read(commands, 65536)
+            if not chunk:
+                return
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                _serve_one(sampler, line, answers)
+        now = time.monotonic()
+        due = sampler.due(now)
+        if due:
+            sampler.sample(due, now)
+
+
+def _serve_one(sampler: Sampler, line: bytes, answers: int) -> None:
+    try:
+        command = json.loads(line)
+        op, step_id = command["op"], str(command["id"])
+        if op == "watch":
+            series = command.get("series")
+            sampler.watch(step_id, command["roots"], series, command.get("series_after_s", 0))
+        elif op == "roots" and step_id in sampler.steps:
+            sampler.steps[step_id].roots.update(command["pids"])
+        elif op == "drop":
+            sampler.drop(step_id)
+        elif op == "stop":
+            _answer(answers, {"id": step_id, "summary": sampler.stop(step_id)})
+    except Exception as problem:  # one bad command must not end the sampling of the others
+        if b'"stop"' in line:
+            reason = f"the sampler failed: {type(problem).__name__}: {problem}"
+            _answer(answers, {"id": _id_of(line), "summary": {"missing": {"gauges": reason}}})
+
+
+def _id_of(line: bytes) -> str:
+    try:
+        return str(json.loads(line)["id"])
+    except Exception:
+        return ""
+
+
+def _answer(fd: int, message: dict[str, Any]) -> None:
+    data = (json.dumps(message, allow_nan=False) + "\n").encode()
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tick", type=float, default=1.0, help="seconds between samples")
+    args = parser.parse_args(argv)
+    answers = os.dup(1)
+    os.dup2(2, 1)  # a stray print (a backend's library) must not corrupt the answers
+    gpus, rapl = Gpus.open(), Rapl.open()
+    try:
+        serve(Sampler(args.tick, gpus, rapl), commands=0, answers=answers)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        gpus.close()
+
+
+if __name__ == "__main__":
+    main()

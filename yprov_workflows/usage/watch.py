@@ -1,0 +1,72 @@
+"""One step's watch by the sampler, as the engine adapters use it: start, add the processes the
+step starts, stop and get its summary and time-series file. Never raises into the workflow."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+
+from yprov_workflows.hashing import FileHasher
+from yprov_workflows.records import FileRecord
+from yprov_workflows.usage.monitor import Monitor, Sampled, unsampled
+
+Guard = Callable[[str], AbstractContextManager[None]]
+
+
+@dataclass(frozen=True)
+class SeriesPlan:
+    """Where a long step's time series goes, and from what duration on it is kept."""
+
+    path: Path
+    after_s: float
+
+
+class Watch:
+    """`monitor` None: sampling is off. `guard(what)` turns a failure into a warning (see
+    `Recorder.guard`)."""
+
+    def __init__(
+        self,
+        monitor: Monitor | None,
+        watch_id: str,
+        guard: Guard,
+        series: SeriesPlan | None = None,
+    ) -> None:
+        self.monitor = monitor
+        self.watch_id = watch_id
+        self.guard = guard
+        self.series = series
+
+    def start(self, roots: list[int]) -> None:
+        if self.monitor is None:
+            return
+        with self.guard("starting to sample a step"):
+            path, after_s = (self.series.path, self.series.after_s) if self.series else (None, 0)
+            self.monitor.watch(self.watch_id, roots, path, after_s)
+
+    def add_root(self, pid: int) -> None:
+        if self.monitor is None:
+            return
+        with self.guard("sampling a process of a step"):
+            self.monitor.add_roots(self.watch_id, [pid])
+
+    def stop(self, duration_s: float, hasher: FileHasher) -> tuple[Sampled, FileRecord | None]:
+        if self.monitor is None:
+            return unsampled("sampling is off (YPROV_SAMPLE_TICK=0)"), None
+        sampled, series = unsampled("sampling failed"), None
+        with self.guard("collecting the samples of a step"):
+            sampled = self.monitor.stop(self.watch_id, duration_s)
+            if sampled.series is not None:
+                series = hasher.record(_relative(sampled.series))
+        return sampled, series
+
+
+def _relative(path: Path) -> str:
+    """Relative to the working directory when inside it, as the workflow's own files are."""
+    try:
+        return os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
+    except ValueError:
+        return str(path)
