@@ -68,7 +68,29 @@ def build_document(
     for step in ordered:
         _add_step(builder, step, run, agents["engine"])
     _close_run(builder, run, start, end, len(ordered))
+    builder.doc["activity"][run].update(_totals(ordered))
     return builder.doc
+
+
+SUMMED = ("cpu_total_s", "read_bytes", "write_bytes", "gpu_energy_j", "cpu_energy_attributed_j")
+
+
+def _totals(steps: list[StepRecord]) -> Attrs:
+    """The run's totals over its steps' usage: sums, and the largest peak RSS."""
+    totals: Attrs = {}
+    for name in SUMMED:
+        values = [_number(s.usage.figures.get(name)) for s in steps]
+        known = [v for v in values if v is not None]
+        if known:
+            totals[f"ywf:total_{name}"] = round(sum(known), 6)
+    peaks = [_number(s.usage.figures.get("max_rss_bytes")) for s in steps]
+    if any(p is not None for p in peaks):
+        totals["ywf:max_step_rss_bytes"] = max(p for p in peaks if p is not None)
+    return totals
+
+
+def _number(value: Value | None) -> float | int | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _time(value: datetime) -> str:

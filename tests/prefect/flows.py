@@ -121,3 +121,42 @@ def runner_pipeline(runner: object) -> object:
         return combine.submit(first, second, wait_for=[first]).result()
 
     return under_runner
+
+
+# A child that burns CPU (or touches memory) and reports its own rusage, which is the truth.
+CHILD = """
+import json, resource, sys
+if sys.argv[1] == "touch":
+    block = bytearray(300 * 2**20)
+    block[::4096] = b"x" * (len(block) // 4096)
+else:
+    sum(i * i for i in range(int(sys.argv[1])))
+own = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"cpu": own.ru_utime + own.ru_stime, "rss": own.ru_maxrss * 1024}))
+"""
+
+
+@prov_task
+def children_burn(loops: int) -> list[dict[str, float]]:
+    """Short-lived children: ten burn CPU, one touches 300 MiB; each reports its own usage."""
+    import json
+    import subprocess
+    import sys
+
+    runs = [str(loops)] * 10 + ["touch"]
+    return [
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", CHILD, arg], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for arg in runs
+    ]
+
+
+def children_pipeline(runner: object) -> object:
+    @prov_flow(task_runner=runner)  # type: ignore[call-overload]
+    def measured_children() -> list[dict[str, float]]:
+        return children_burn.submit(1_000_000).result()  # type: ignore[no-any-return]
+
+    return measured_children

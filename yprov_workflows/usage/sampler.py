@@ -22,6 +22,7 @@ import json
 import os
 import select
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,10 @@ def interval(age_s: float, tick_s: float) -> float:
 class Sampler:
     """The watched steps and the hardware backends; driven by `serve` or, in tests, directly."""
 
-    def __init__(self, tick_s: float, gpus: Gpus, rapl: Rapl) -> None:
+    def __init__(
+        self, tick_s: float, gpus: Gpus, rapl: Rapl, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.clock = clock
         self.gpus = gpus
         self.hw = Hardware(gpus.devices, gpus.reason, rapl, tick_s)
         self.steps: dict[str, StepWatch] = {}
@@ -57,7 +61,7 @@ class Sampler:
         return Counters(gpu, rapl, host_busy_cpu_s())
 
     def watch(self, step_id: str, roots: list[int], series: str | None, after_s: float) -> None:
-        now = time.monotonic()
+        now = self.clock()
         file = SeriesFile(Path(series), series_columns(self.hw.devices)) if series else None
         step = StepWatch(now, self.counters(), file)
         step.roots.update(roots)
@@ -72,7 +76,7 @@ class Sampler:
         after_s = self.series_after.pop(step_id, 0.0)
         if step is None:
             return {"missing": {"gauges": "the sampler never saw this step start"}}
-        now = time.monotonic()
+        now = self.clock()
         self.sample([step], now)
         duration = now - step.t0
         series = step.series.finish(keep=duration >= after_s) if step.series else None
@@ -91,7 +95,9 @@ class Sampler:
     def sample(self, steps: list[StepWatch], now: float) -> None:
         """One GPU reading for all `steps`, then each step's own process tree."""
         gpus: list[GpuSample] = self.gpus.sample() if self.hw.gpu_reason is None else []
+        rapl = self.hw.rapl.read_uj() if self.hw.rapl.reason is None else {}
         for step in steps:
+            step.rapl.add(self.hw.rapl.zones, rapl)
             tree = sample_tree(step.roots - {self.me}) if step.roots else None
             step.observe(now, tree, gpus)
             step.next_due = now + interval(now - step.t0, self.hw.tick_s)
@@ -105,7 +111,7 @@ def serve(sampler: Sampler, commands: int, answers: int) -> None:
     pending = b""
     while True:
         wake = sampler.next_wake()
-        timeout = None if wake is None else max(0.0, wake - time.monotonic())
+        timeout = None if wake is None else max(0.0, wake - sampler.clock())
         readable, _, _ = select.select([commands], [], [], timeout)
         if readable:
             chunk = os.read(commands, 65536)
@@ -115,7 +121,7 @@ def serve(sampler: Sampler, commands: int, answers: int) -> None:
             *lines, pending = pending.split(b"\n")
             for line in lines:
                 _serve_one(sampler, line, answers)
-        now = time.monotonic()
+        now = sampler.clock()
         due = sampler.due(now)
         if due:
             sampler.sample(due, now)

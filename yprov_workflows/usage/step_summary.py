@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from yprov_workflows.usage.nvml import GpuDevice, energy_delta_mj
-from yprov_workflows.usage.rapl import Rapl, energy_between
+from yprov_workflows.usage.rapl import Rapl
 from yprov_workflows.usage.step_watch import GPU_GAUGES, Counters, Figures, StepWatch, gauge_figures
 
 ENERGY_COUNTER_MIN_S = 1.0  # the NVML counter moves about every 100 ms: too coarse below this
@@ -46,7 +46,7 @@ def summarize(watch: StepWatch, end: Counters, duration_s: float, hw: Hardware) 
     summary.figures["samples"] = watch.samples
     _tree(summary, watch, hw)
     _gpus(summary, watch, end, duration_s, hw)
-    _cpu_energy(summary, watch.start, end, hw.rapl)
+    _cpu_energy(summary, watch, end, hw.rapl)
     return summary
 
 
@@ -124,15 +124,14 @@ def _gpu_energy(
     return None, "no energy counter and fewer than two power samples"
 
 
-def _cpu_energy(summary: Summary, start: Counters, end: Counters, rapl: Rapl) -> None:
+def _cpu_energy(summary: Summary, watch: StepWatch, end: Counters, rapl: Rapl) -> None:
     if rapl.reason is not None:
         summary.missing["cpu_energy"] = rapl.reason
         return
-    joules = energy_between(rapl.zones, start.rapl_uj, end.rapl_uj)
-    known = [j for j in joules.values() if j is not None]
-    if not known or start.host_busy_s is None or end.host_busy_s is None:
-        summary.missing["cpu_energy"] = "RAPL or /proc/stat could not be read at both ends"
+    start_busy, end_busy = watch.start.host_busy_s, end.host_busy_s
+    if not watch.rapl.joules or start_busy is None or end_busy is None:
+        summary.missing["cpu_energy"] = "RAPL or /proc/stat could not be read during the step"
         return
-    summary.figures["cpu_package_energy_j"] = round(sum(known), 3)
-    summary.figures["host_busy_cpu_s"] = round(end.host_busy_s - start.host_busy_s, 6)
-    summary.sources["cpu_energy"] = "rapl: package counters (socket-wide)"
+    summary.figures["cpu_package_energy_j"] = round(sum(watch.rapl.joules.values()), 3)
+    summary.figures["host_busy_cpu_s"] = round(end_busy - start_busy, 6)
+    summary.sources["cpu_energy"] = "rapl: package counters (socket-wide), summed every sample"

@@ -11,6 +11,7 @@ from pathlib import Path
 from yprov_workflows.usage.gauges import Gauge
 from yprov_workflows.usage.nvml import GpuDevice, GpuSample
 from yprov_workflows.usage.proctree import TreeSample, cpu_percent
+from yprov_workflows.usage.rapl import RaplZone, delta_uj
 
 Figures = dict[str, float | int | str | None]
 STATS = ("min", "mean", "max", "last", "count", "interval_s")
@@ -80,6 +81,7 @@ class StepWatch:
         self.samples = 0
         self.next_due = t0
         self._last_tree: TreeSample | None = None
+        self.rapl = RaplAccount(start.rapl_uj)
 
     def observe(self, now: float, tree: TreeSample | None, gpus: list[GpuSample]) -> None:
         self.samples += 1
@@ -114,6 +116,24 @@ class StepWatch:
         for name, value in zip(GPU_GAUGES, values, strict=True):
             gauges[name].add(now, value)
         return values
+
+
+class RaplAccount:
+    """Package energy summed tick by tick, so that a counter that wraps several times during a
+    long step (every few minutes at high power) is still counted right."""
+
+    def __init__(self, start: dict[str, int | None]) -> None:
+        self.last = dict(start)
+        self.joules: dict[str, float] = {}
+
+    def add(self, zones: tuple[RaplZone, ...], reading: dict[str, int | None]) -> None:
+        for zone in zones:
+            before, now = self.last.get(zone.name), reading.get(zone.name)
+            if before is not None and now is not None:
+                step_j = delta_uj(before, now, zone.max_range_uj) / 1e6
+                self.joules[zone.name] = self.joules.get(zone.name, 0.0) + step_j
+            if now is not None:
+                self.last[zone.name] = now
 
 
 def gauge_figures(prefix: str, gauge: Gauge) -> Figures:
