@@ -41,6 +41,23 @@ class ExecutorSettings(ExecutorSettingsBase):
         },
     )
 
+    sample_tick: Optional[float] = field(  # noqa: UP045
+        default=None,
+        metadata={
+            "help": "Seconds between two samples of a job's processes and GPUs, after a faster "
+            "start (default 1, or YPROV_SAMPLE_TICK); 0 turns the sampler off.",
+            "env_var": False,
+        },
+    )
+    series_after: Optional[float] = field(  # noqa: UP045
+        default=None,
+        metadata={
+            "help": "Jobs that last longer than this many seconds keep a time series of their "
+            "samples (default 30, or YPROV_SERIES_AFTER).",
+            "env_var": False,
+        },
+    )
+
 
 # The same values as Snakemake's local executor: jobs run on this machine, from this process.
 common_settings = CommonSettings(

@@ -62,6 +62,8 @@ class Executor(LocalExecutor):
             out_dir=Path(ours.out) if ours and ours.out else None,
             strict=True if ours and ours.strict else None,
             redact=False if ours and ours.no_redact else None,
+            sample_tick_s=ours.sample_tick if ours else None,
+            series_after_s=ours.series_after if ours else None,
         )
 
     def _prepare_run(self) -> None:

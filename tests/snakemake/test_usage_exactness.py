@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import gzip
 import json
 import sys
 from pathlib import Path
@@ -94,3 +96,34 @@ def test_local_wrapper_jobs_are_measured(workdir: Path) -> None:
     assert step["ywf:code_kind"] == "wrapper"
     assert step["ywf:usage_source"] == "wait4" and step["ywf:processes"] == 1
     assert (workdir / "w.txt").read_text().strip() == "hello"
+
+
+def test_the_sampler_is_configured_from_the_command_line(workdir: Path) -> None:
+    write_workflow(
+        workdir,
+        """
+        rule all:
+            input: "a.txt", "b.txt"
+        rule slow:
+            output: "{name}.txt"
+            shell: "sleep 1.2; echo {wildcards.name} > {output}"
+        """,
+    )
+    ok(snakemake(workdir, "--yprov-series-after", "1", "--yprov-sample-tick", "0.5"))
+    run = latest(workdir)
+    for step in run.steps("slow"):
+        assert "every 0.5 s" in step["ywf:source_gauges"]
+        (series,) = [
+            e
+            for e in run.doc["entity"].values()
+            if e.get("prov:type") == "ywf:UsageTimeSeries"
+            and e["ywf:path"].endswith(f"slow-{step['ywf:jobid']}-1.csv.gz")
+        ]
+        with gzip.open(workdir / series["ywf:path"], "rt") as handle:
+            rows = list(csv.DictReader(handle))
+        assert len(rows) >= 8 and float(rows[-1]["t_s"]) >= 1.0  # 0.1 s ticks at first
+        assert series["ywf:sha256"] and series["ywf:size_bytes"] > 0
+    ok(snakemake(workdir, "--forceall", "--yprov-sample-tick", "0"))
+    for step in latest(workdir).steps("slow"):
+        assert step["ywf:missing_gauges"] == "sampling is off (YPROV_SAMPLE_TICK=0)"
+        assert "ywf:sampled_rss_bytes_max" not in step
