@@ -11,8 +11,8 @@ by all the steps that process watches. It reads commands, one JSON object per li
 
 and exits at the end of its input (the recording process closed the pipe, or died). Each step is
 sampled every 0.1 s in its first 2 s, every 0.25 s until 10 s, then every `tick` s (never slower
-than the tick); one GPU reading serves every step due at the same moment. Nothing here raises out of the loop: a
-command that cannot be served is answered with an empty summary and the reason.
+than the tick); one GPU reading serves every step due at the same moment. Nothing here raises out
+of the loop: a command that cannot be served is answered with an empty summary and the reason.
 """
 
 from __future__ import annotations
