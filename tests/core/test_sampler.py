@@ -99,14 +99,14 @@ def test_a_short_step_gets_power_times_time_and_a_shared_gpu_says_so(
     tmp_path: Path, child: subprocess.Popen[bytes]
 ) -> None:
     sampler, _, clock, _ = gpu_step(tmp_path, child.pid, 999_999)
-    sampler.watch("s", [child.pid], None, 0.0)
+    sampler.watch("s", [child.pid], None, 0.0, t0=clock.now - 0.05)  # sent 0.05 s after start
     clock.now += 0.25
     sampler.sample([sampler.steps["s"]], clock.now)
     clock.now += 0.25
     summary = sampler.stop("s")
     figures = summary["figures"]
     assert summary["sources"]["gpu0_energy"].startswith("power_x_time")
-    assert figures["gpu0_energy_j"] == pytest.approx(100.0)  # 200 W x 0.5 s
+    assert figures["gpu0_energy_j"] == pytest.approx(110.0)  # 200 W x (0.05 + 0.5) s
     assert figures["gpu0_attribution"].startswith("shared: other processes")
 
 
@@ -177,9 +177,19 @@ def test_the_sampler_process_keeps_its_rate_next_to_a_cpu_bound_python_step() ->
     assert sampled.figures["sampled_cpu_pct_mean"] > 50
 
 
+def test_a_short_step_costs_no_message_and_starts_no_sampler() -> None:
+    monitor = Monitor(1.0)
+    monitor.watch("trivial", [os.getpid()])
+    sampled = monitor.stop("trivial", 0.001)
+    assert sampled.missing["gauges"] == "the step lasted less than 0.05 s"
+    assert monitor._process is None
+    monitor.close()
+
+
 def test_a_dead_sampler_becomes_a_reason_never_an_error() -> None:
     monitor = Monitor(1.0)
     monitor.watch("a", [os.getpid()])
+    time.sleep(0.3)  # the watch goes out after 0.05 s and starts the sampler
     process = monitor._process
     assert process is not None
     process.kill()
@@ -187,6 +197,7 @@ def test_a_dead_sampler_becomes_a_reason_never_an_error() -> None:
     sampled = monitor.stop("a", 1.0)
     assert sampled.missing["gauges"].startswith("the sampler")
     monitor.watch("b", [os.getpid()])  # later steps: no error either, the same reason
+    time.sleep(0.1)
     assert monitor.stop("b", 1.0).missing == sampled.missing
     monitor.close()
     off = Monitor(0)

@@ -2,10 +2,12 @@
 watch, and collect each step's summary when the step ends.
 
 One `Monitor` per recording process (Snakemake's main process, a Prefect flow's process, each
-process-pool or Dask worker that runs tasks). Writes to the sampler are single short lines;
-only `stop` waits for an answer, and only for steps long enough to have been sampled. A sampler
-that cannot start, or dies, turns into a reason recorded on the steps ("gauges": why), never an
-exception in the workflow.
+process-pool or Dask worker that runs tasks). A watch is sent to the sampler only once the step
+has run for `WATCH_DELAY_S`, by a small sender thread: a step that ends sooner (a trivial task)
+costs no message at all, and the sampler is started only when a step first needs it. The watch
+carries the step's start (`CLOCK_MONOTONIC`, the same in every process), so the sampler's times
+and energy cover the whole step. Only `stop` waits for an answer. A sampler that cannot start, or
+dies, turns into a reason recorded on the steps ("gauges": why), never an exception.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ import select
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 ANSWER_TIMEOUT_S = 10.0
-MIN_SAMPLED_S = 0.05  # shorter steps are dropped without waiting: at most their first sample
+WATCH_DELAY_S = 0.05  # steps that end sooner never reach the sampler
 
 
 @dataclass(frozen=True)
@@ -46,24 +49,43 @@ class Monitor:
         self.reason: str | None = "sampling is off (YPROV_SAMPLE_TICK=0)" if tick_s <= 0 else None
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._pending: dict[str, dict[str, Any]] = {}  # watches not sent yet, by step
+        self._sender: threading.Thread | None = None
+        self._idle = False  # the sender waits with nothing pending: a new watch must wake it
+        self._closed = False
         self._buffer = b""
 
     def watch(
         self, step_id: str, roots: list[int], series: Path | None = None, series_after_s: float = 0
     ) -> None:
         path = str(series) if series is not None else None
-        op = {"op": "watch", "id": step_id, "roots": roots, "series": path}
-        self._send(op | {"series_after_s": series_after_s})
+        message: dict[str, Any] = {"op": "watch", "id": step_id, "roots": list(roots)}
+        message |= {"series": path, "series_after_s": series_after_s, "t0": time.monotonic()}
+        with self._lock:
+            if self.reason is not None or self._closed:
+                return
+            self._pending[step_id] = message
+            if self._sender is None:
+                self._sender = threading.Thread(target=self._send_due, daemon=True)
+                self._sender.name = "yprov-sampler-watches"
+                self._sender.start()
+            elif self._idle:  # else it wakes by itself within WATCH_DELAY_S: no GIL hand-off
+                self._wake.notify()
 
     def add_roots(self, step_id: str, pids: list[int]) -> None:
-        self._send({"op": "roots", "id": step_id, "pids": pids})
+        with self._lock:
+            pending = self._pending.get(step_id)
+            if pending is not None:
+                pending["roots"] += pids
+            else:
+                self._write({"op": "roots", "id": step_id, "pids": pids})
 
     def stop(self, step_id: str, duration_s: float) -> Sampled:
-        """The step's summary; a step shorter than `MIN_SAMPLED_S` is dropped without waiting."""
-        if duration_s < MIN_SAMPLED_S:
-            self._send({"op": "drop", "id": step_id})
-            return unsampled(self.reason or f"the step lasted less than {MIN_SAMPLED_S:g} s")
+        """The step's summary (a step that was never sent to the sampler has none)."""
         with self._lock:
+            if self._pending.pop(step_id, None) is not None or duration_s < WATCH_DELAY_S:
+                return unsampled(self.reason or f"the step lasted less than {WATCH_DELAY_S:g} s")
             if not self._write({"op": "stop", "id": step_id}):
                 return unsampled(self.reason or "the sampler is not running")
             answer = self._read_answer(step_id)
@@ -73,7 +95,12 @@ class Monitor:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
+            self._pending.clear()
+            self._wake.notify()
             process, self._process = self._process, None
+        if self._sender is not None:
+            self._sender.join(timeout=5)
         if process is not None and process.stdin is not None:
             process.stdin.close()  # the sampler exits at the end of its input
             try:
@@ -82,11 +109,21 @@ class Monitor:
                 process.kill()
                 process.wait()
 
-    # -- the pipe ---------------------------------------------------------------------------
-
-    def _send(self, message: dict[str, Any]) -> None:
+    def _send_due(self) -> None:
+        """The sender thread: watches go out once their step has lasted `WATCH_DELAY_S`."""
         with self._lock:
-            self._write(message)
+            while not self._closed:
+                now = time.monotonic()
+                for message in [
+                    m for m in self._pending.values() if m["t0"] + WATCH_DELAY_S <= now
+                ]:
+                    del self._pending[message["id"]]
+                    self._write(message)
+                first = min((m["t0"] for m in self._pending.values()), default=None)
+                self._idle = first is None
+                self._wake.wait(None if first is None else first + WATCH_DELAY_S - now)
+
+    # -- the pipe ---------------------------------------------------------------------------
 
     def _write(self, message: dict[str, Any]) -> bool:
         pipe = self._stdin()

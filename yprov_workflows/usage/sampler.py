@@ -4,10 +4,10 @@ A thread inside a CPU-bound Python step starves on the GIL (a 10 Hz thread got 0
 docs/usage.md), so gauges are sampled by this separate process, one per recording process, shared
 by all the steps that process watches. It reads commands, one JSON object per line, on stdin:
 
-    {"op": "watch", "id": ID, "roots": [PID, ...], "series": PATH or null, "series_after_s": S}
+    {"op": "watch", "id": ID, "roots": [PID, ...], "series": PATH or null, "series_after_s": S,
+     "t0": the step's start, time.monotonic() of the recording process (the same clock)}
     {"op": "roots", "id": ID, "pids": [PID, ...]}      more root processes of the step
     {"op": "stop", "id": ID}                          answers one line: {"id": ID, "summary": {...}}
-    {"op": "drop", "id": ID}                          forget the step, no answer
 
 and exits at the end of its input (the recording process closed the pipe, or died). Each step is
 sampled every 0.1 s in its first 2 s, every 0.25 s until 10 s, then every `tick` s (never slower
@@ -61,10 +61,17 @@ class Sampler:
         rapl = self.hw.rapl.read_uj() if self.hw.rapl.reason is None else {}
         return Counters(gpu, rapl, host_busy_cpu_s())
 
-    def watch(self, step_id: str, roots: list[int], series: str | None, after_s: float) -> None:
+    def watch(
+        self,
+        step_id: str,
+        roots: list[int],
+        series: str | None,
+        after_s: float,
+        t0: float | None = None,
+    ) -> None:
         now = self.clock()
         file = SeriesFile(Path(series), series_columns(self.hw.devices)) if series else None
-        step = StepWatch(now, self.counters(), file)
+        step = StepWatch(min(t0 or now, now), self.counters(), file, arrived=now)
         step.roots.update(roots)
         self.steps[step_id] = step
         self.series_after[step_id] = after_s
@@ -83,12 +90,6 @@ class Sampler:
         series = step.series.finish(keep=duration >= after_s) if step.series else None
         summary = summarize(step, self.counters(), duration, self.hw)
         return summary.as_json(str(series) if series else None)
-
-    def drop(self, step_id: str) -> None:
-        step = self.steps.pop(step_id, None)
-        self.series_after.pop(step_id, None)
-        if step is not None and step.series is not None:
-            step.series.finish(keep=False)
 
     def due(self, now: float) -> list[StepWatch]:
         return [s for s in self.steps.values() if s.next_due <= now]
@@ -133,12 +134,10 @@ def _serve_one(sampler: Sampler, line: bytes, answers: int) -> None:
         command = json.loads(line)
         op, step_id = command["op"], str(command["id"])
         if op == "watch":
-            series = command.get("series")
-            sampler.watch(step_id, command["roots"], series, command.get("series_after_s", 0))
+            series, after_s = command.get("series"), command.get("series_after_s", 0)
+            sampler.watch(step_id, command["roots"], series, after_s, command.get("t0"))
         elif op == "roots" and step_id in sampler.steps:
             sampler.steps[step_id].roots.update(command["pids"])
-        elif op == "drop":
-            sampler.drop(step_id)
         elif op == "stop":
             _answer(answers, {"id": step_id, "summary": sampler.stop(step_id)})
     except Exception as problem:  # one bad command must not end the sampling of the others

@@ -116,11 +116,12 @@ def _gpu_energy(
     watch: StepWatch, uuid: str, end: Counters, duration_s: float
 ) -> tuple[float | None, str]:
     delta = energy_delta_mj(watch.start.gpu_mj.get(uuid), end.gpu_mj.get(uuid))
+    head = watch.first_power_w.get(uuid, 0.0) * (watch.arrived - watch.t0)  # before the watch
     if delta is not None and duration_s >= ENERGY_COUNTER_MIN_S:
-        return delta / 1000.0, "nvml_energy_counter"
+        return delta / 1000.0 + head, "nvml_energy_counter"
     integral = watch.gpu[uuid]["power_w"].integral()
     if integral is not None:
-        return integral, "power_x_time: sampled power integrated over the step"
+        return integral + head, "power_x_time: sampled power integrated over the step"
     return None, "no energy counter and fewer than two power samples"
 
 

@@ -68,8 +68,12 @@ def series_columns(devices: tuple[GpuDevice, ...]) -> list[str]:
 class StepWatch:
     """Samples of one step, accumulated in the sampler process."""
 
-    def __init__(self, t0: float, start: Counters, series: SeriesFile | None) -> None:
-        self.t0 = t0
+    def __init__(
+        self, t0: float, start: Counters, series: SeriesFile | None, arrived: float | None = None
+    ) -> None:
+        self.t0 = t0  # the step's start
+        self.arrived = t0 if arrived is None else arrived  # when the sampler began watching
+        self.first_power_w: dict[str, float] = {}
         self.start = start
         self.series = series
         self.roots: set[int] = set()
@@ -112,6 +116,8 @@ class StepWatch:
         if set(on_device) - pids:
             self.shared_gpus.add(sample.uuid)
         values = [sample.utilization_pct, sample.memory_used_bytes, sample.power_w, sum(mine)]
+        if sample.power_w is not None:
+            self.first_power_w.setdefault(sample.uuid, sample.power_w)
         gauges = self.gpu.setdefault(sample.uuid, {name: Gauge(name) for name in GPU_GAUGES})
         for name, value in zip(GPU_GAUGES, values, strict=True):
             gauges[name].add(now, value)
