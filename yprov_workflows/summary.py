@@ -20,7 +20,24 @@ def summarize(doc: dict[str, Any]) -> list[str]:
         *_step_lines(steps),
         f"CPU {_sum(steps, 'ywf:cpu_total_s'):.2f} s in all, {_peak(steps)}, "
         f"{len(files)} file versions",
+        _energy(run, steps),
     ]
+
+
+def _energy(run: dict[str, Any], steps: list[dict[str, Any]]) -> str:
+    gpu, cpu = run.get("ywf:total_gpu_energy_j"), run.get("ywf:total_cpu_energy_attributed_j")
+    parts = [f"GPU {gpu:.1f} J" if isinstance(gpu, int | float) else _why(steps, "gpu", "GPU")]
+    parts.append(
+        f"CPU {cpu:.1f} J (attributed estimate)"
+        if isinstance(cpu, int | float)
+        else _why(steps, "cpu_energy", "CPU")
+    )
+    return "energy: " + "; ".join(parts)
+
+
+def _why(steps: list[dict[str, Any]], group: str, label: str) -> str:
+    reasons = {str(s[f"ywf:missing_{group}"]) for s in steps if f"ywf:missing_{group}" in s}
+    return f"{label} none ({sorted(reasons)[0]})" if reasons else f"{label} not measured"
 
 
 def _step_lines(steps: list[dict[str, Any]]) -> list[str]:

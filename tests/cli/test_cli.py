@@ -74,3 +74,26 @@ def test_export_writes_where_asked(tmp_path: Path) -> None:
     result = yprov("export", str(tmp_path / "run"), "-o", str(target))
     assert result.returncode == 0 and result.stdout.strip() == str(target)
     assert yprov("validate", str(target)).returncode == 0
+
+
+def test_show_sums_energy_or_says_why_there_is_none(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from yprov_workflows.records import RunEnd, StepRecord, Usage
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    figures = {"cpu_total_s": 2.0, "gpu_energy_j": 1200.25, "cpu_energy_attributed_j": 30.0}
+    measured = Usage(figures, "wait4")
+    missing = Usage({"cpu_total_s": 1.0}, "wait4", missing={"gpu": "no NVIDIA GPU found"})
+    steps = [
+        StepRecord("r1", "train", f"k{i}", 1, t0, t0, "completed", usage=usage)
+        for i, usage in enumerate([measured, measured])
+    ]
+    path = tmp_path / "doc.json"
+    write_document(path, build_document(_start(), steps, RunEnd("r1", t0, "completed")))
+    result = yprov("show", str(path))
+    assert "energy: GPU 2400.5 J; CPU 60.0 J (attributed estimate)" in result.stdout
+    step = StepRecord("r1", "prep", "k9", 1, t0, t0, "completed", usage=missing)
+    write_document(path, build_document(_start(), [step], RunEnd("r1", t0, "completed")))
+    result = yprov("show", str(path))
+    assert "energy: GPU none (no NVIDIA GPU found); CPU not measured" in result.stdout
