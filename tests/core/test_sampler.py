@@ -95,6 +95,22 @@ def test_a_gpu_step_gets_device_figures_counter_energy_and_its_own_memory(
     assert figures["sampled_processes_last"] == 1
 
 
+def test_a_query_the_gpu_does_not_support_is_named(
+    tmp_path: Path, child: subprocess.Popen[bytes]
+) -> None:
+    sampler, device, clock, root = gpu_step(tmp_path, child.pid)
+    nvml = sampler.gpus._module  # the fake behind the backend
+    nvml.fail("nvmlDeviceGetUtilizationRates", nvml.NVMLError_NotSupported())  # as on MIG
+    sampler.watch("s", [child.pid], None, 0.0)
+    run_for(sampler, device, clock, root, 2)
+    summary = sampler.stop("s")
+    assert "gpu0_util_pct_mean" not in summary["figures"]
+    assert summary["missing"]["gpu0_queries"] == (
+        "not supported by this GPU or driver (NVML): nvmlDeviceGetUtilizationRates"
+    )
+    assert summary["figures"]["gpu0_power_w_mean"] == pytest.approx(200.0)
+
+
 def test_a_short_step_gets_power_times_time_and_a_shared_gpu_says_so(
     tmp_path: Path, child: subprocess.Popen[bytes]
 ) -> None:

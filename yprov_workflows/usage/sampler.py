@@ -88,7 +88,8 @@ class Sampler:
         self.sample([step], now)
         duration = now - step.t0
         series = step.series.finish(keep=duration >= after_s) if step.series else None
-        summary = summarize(step, self.counters(), duration, self.hw)
+        unsupported = self.gpus.unsupported() if self.hw.gpu_reason is None else {}
+        summary = summarize(step, self.counters(), duration, self.hw, unsupported)
         return summary.as_json(str(series) if series else None)
 
     def due(self, now: float) -> list[StepWatch]:

@@ -41,11 +41,19 @@ class Hardware:
     tick_s: float
 
 
-def summarize(watch: StepWatch, end: Counters, duration_s: float, hw: Hardware) -> Summary:
+def summarize(
+    watch: StepWatch,
+    end: Counters,
+    duration_s: float,
+    hw: Hardware,
+    unsupported: dict[str, list[str]] | None = None,
+) -> Summary:
+    """`unsupported`: NVML queries that a GPU does not answer, by UUID (see `Gpus`)."""
     summary = Summary()
     summary.figures["samples"] = watch.samples
     _tree(summary, watch, hw)
     _gpus(summary, watch, end, duration_s, hw)
+    _unsupported(summary, watch, hw, unsupported or {})
     _cpu_energy(summary, watch, end, hw.rapl)
     return summary
 
@@ -102,6 +110,17 @@ def _gpu(
     summary.figures[f"{prefix}_energy_j"] = round(joules, 3)
     summary.sources[f"{prefix}_energy"] = source
     return joules
+
+
+def _unsupported(
+    summary: Summary, watch: StepWatch, hw: Hardware, unsupported: dict[str, list[str]]
+) -> None:
+    for device in hw.devices:
+        queries = unsupported.get(device.uuid)
+        if device.uuid in watch.used_gpus and queries:
+            summary.missing[f"gpu{device.index}_queries"] = (
+                f"not supported by this GPU or driver (NVML): {', '.join(sorted(queries))}"
+            )
 
 
 def _attribution(watch: StepWatch, uuid: str) -> str:
