@@ -79,7 +79,11 @@ def recorded(fn: Callable[..., Any], code: Callable[[], Code]) -> Iterator[Outco
 def _watching(run: Any, config: Settings) -> tuple[str, SeriesPlan]:
     """The sampler's id for this attempt, and where its time series would go."""
     attempt = f"{run.id}/{run.run_count or 1}"
-    run_dir = session.run_dir_for(str(run.flow_run_id), config)
+    current = session.CURRENT.get()
+    if current is not None and session.in_flow_process():
+        run_dir = current.run_dir  # known: no working-directory lookup per task
+    else:
+        run_dir = session.run_dir_for(str(run.flow_run_id), config)
     name = safe(f"{run.name}-{run.run_count or 1}")
     return attempt, SeriesPlan(run_dir / "series" / f"{name}.csv", config.series_after_s)
 

@@ -17,10 +17,10 @@ def test_children_cpu_and_peak_memory_of_a_task_in_its_own_process(workdir: Path
     (step,) = run.steps("children_burn")
     cpu = sum(t["cpu"] for t in truths)
     peak = max(t["rss"] for t in truths)
-    assert cpu > 0.5, truths  # about 1 s of children's CPU on this machine
+    assert cpu > 0.5, truths  # about 1 s of children's CPU on this machine, and the body's own
     assert step["ywf:usage_source"] == "rusage_thread+children"
     assert "to itself" in step["ywf:usage_note"]
-    assert step["ywf:cpu_total_s"] >= cpu, "the task's own thread only adds"
+    assert step["ywf:cpu_total_s"] >= cpu * 0.99, "the recording around the body only adds"
     assert step["ywf:cpu_total_s"] <= cpu * 1.05 + 0.02, (step["ywf:cpu_total_s"], cpu)
     assert abs(step["ywf:max_rss_bytes"] - peak) <= 0.05 * peak, (step["ywf:max_rss_bytes"], peak)
     assert step["ywf:children_max_rss_bytes"] >= 300 * 2**20
