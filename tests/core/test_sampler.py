@@ -99,7 +99,7 @@ def test_a_query_the_gpu_does_not_support_is_named(
     tmp_path: Path, child: subprocess.Popen[bytes]
 ) -> None:
     sampler, device, clock, root = gpu_step(tmp_path, child.pid)
-    nvml = sampler.gpus._module  # the fake behind the backend
+    nvml = sampler.hw.gpus._module  # the fake behind the backend
     nvml.fail("nvmlDeviceGetUtilizationRates", nvml.NVMLError_NotSupported())  # as on MIG
     sampler.watch("s", [child.pid], None, 0.0)
     run_for(sampler, device, clock, root, 2)

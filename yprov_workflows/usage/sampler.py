@@ -30,7 +30,13 @@ from yprov_workflows.usage.nvml import Gpus, GpuSample
 from yprov_workflows.usage.proctree import sample_tree
 from yprov_workflows.usage.rapl import Rapl, host_busy_cpu_s
 from yprov_workflows.usage.step_summary import Hardware, summarize
-from yprov_workflows.usage.step_watch import Counters, SeriesFile, StepWatch, series_columns
+from yprov_workflows.usage.step_watch import (
+    Counters,
+    RaplAccount,
+    SeriesFile,
+    StepWatch,
+    series_columns,
+)
 
 
 def interval(age_s: float, tick_s: float) -> float:
@@ -50,16 +56,15 @@ class Sampler:
         self, tick_s: float, gpus: Gpus, rapl: Rapl, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.clock = clock
-        self.gpus = gpus
-        self.hw = Hardware(gpus.devices, gpus.reason, rapl, tick_s)
+        self.hw = Hardware(gpus, rapl, tick_s)
         self.steps: dict[str, StepWatch] = {}
-        self.series_after: dict[str, float] = {}
         self.me = os.getpid()
 
     def counters(self) -> Counters:
-        gpu = self.gpus.energy_mj() if self.hw.gpu_reason is None else {}
-        rapl = self.hw.rapl.read_uj() if self.hw.rapl.reason is None else {}
-        return Counters(gpu, rapl, host_busy_cpu_s())
+        return Counters(self.hw.gpus.energy_mj(), host_busy_cpu_s())
+
+    def rapl_reading(self) -> dict[str, int | None]:
+        return self.hw.rapl.read_uj() if self.hw.rapl.reason is None else {}
 
     def watch(
         self,
@@ -70,26 +75,25 @@ class Sampler:
         t0: float | None = None,
     ) -> None:
         now = self.clock()
-        file = SeriesFile(Path(series), series_columns(self.hw.devices)) if series else None
-        step = StepWatch(min(t0 or now, now), self.counters(), file, arrived=now)
+        columns = series_columns(self.hw.gpus.devices)
+        file = SeriesFile(Path(series), columns, after_s) if series else None
+        rapl = RaplAccount(self.rapl_reading())
+        step = StepWatch(min(t0 or now, now), self.counters(), file, rapl, arrived=now)
         step.roots.update(roots)
         self.steps[step_id] = step
-        self.series_after[step_id] = after_s
         for other in self.steps.values():
             other.concurrent = max(other.concurrent, len(self.steps))
         self.sample([step], now)
 
     def stop(self, step_id: str) -> dict[str, Any]:
         step = self.steps.pop(step_id, None)
-        after_s = self.series_after.pop(step_id, 0.0)
         if step is None:
             return {"missing": {"gauges": "the sampler never saw this step start"}}
         now = self.clock()
         self.sample([step], now)
         duration = now - step.t0
-        series = step.series.finish(keep=duration >= after_s) if step.series else None
-        unsupported = self.gpus.unsupported() if self.hw.gpu_reason is None else {}
-        summary = summarize(step, self.counters(), duration, self.hw, unsupported)
+        series = step.series.finish(duration) if step.series else None
+        summary = summarize(step, self.counters(), duration, self.hw)
         return summary.as_json(str(series) if series else None)
 
     def due(self, now: float) -> list[StepWatch]:
@@ -97,8 +101,8 @@ class Sampler:
 
     def sample(self, steps: list[StepWatch], now: float) -> None:
         """One GPU reading for all `steps`, then each step's own process tree."""
-        gpus: list[GpuSample] = self.gpus.sample() if self.hw.gpu_reason is None else []
-        rapl = self.hw.rapl.read_uj() if self.hw.rapl.reason is None else {}
+        gpus: list[GpuSample] = self.hw.gpus.sample()  # empty without GPUs; never raises
+        rapl = self.rapl_reading()
         for step in steps:
             step.rapl.add(self.hw.rapl.zones, rapl)
             tree = sample_tree(step.roots - {self.me}) if step.roots else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from yprov_workflows.usage.nvml import GpuDevice, energy_delta_mj
+from yprov_workflows.usage.nvml import GpuDevice, Gpus, energy_delta_mj
 from yprov_workflows.usage.rapl import Rapl
 from yprov_workflows.usage.step_watch import GPU_GAUGES, Counters, Figures, StepWatch, gauge_figures
 
@@ -33,27 +33,19 @@ class Summary:
 
 @dataclass(frozen=True)
 class Hardware:
-    """What the sampler process could open, and why not where it could not."""
+    """The sampler's backends (each says why where it could not open) and its tick."""
 
-    devices: tuple[GpuDevice, ...]
-    gpu_reason: str | None
+    gpus: Gpus
     rapl: Rapl
     tick_s: float
 
 
-def summarize(
-    watch: StepWatch,
-    end: Counters,
-    duration_s: float,
-    hw: Hardware,
-    unsupported: dict[str, list[str]] | None = None,
-) -> Summary:
-    """`unsupported`: NVML queries that a GPU does not answer, by UUID (see `Gpus`)."""
+def summarize(watch: StepWatch, end: Counters, duration_s: float, hw: Hardware) -> Summary:
     summary = Summary()
     summary.figures["samples"] = watch.samples
     _tree(summary, watch, hw)
     _gpus(summary, watch, end, duration_s, hw)
-    _unsupported(summary, watch, hw, unsupported or {})
+    _unsupported(summary, watch, hw.gpus)
     _cpu_energy(summary, watch, end, hw.rapl)
     return summary
 
@@ -76,10 +68,10 @@ def _tree(summary: Summary, watch: StepWatch, hw: Hardware) -> None:
 def _gpus(
     summary: Summary, watch: StepWatch, end: Counters, duration_s: float, hw: Hardware
 ) -> None:
-    if hw.gpu_reason is not None:
-        summary.missing["gpu"] = hw.gpu_reason
+    if hw.gpus.reason is not None:
+        summary.missing["gpu"] = hw.gpus.reason
         return
-    used = [d for d in hw.devices if d.uuid in watch.used_gpus]
+    used = [d for d in hw.gpus.devices if d.uuid in watch.used_gpus]
     if not used:
         summary.missing["gpu"] = (
             "no process of this step held GPU memory (a CPU-only step, or process ids hidden "
@@ -112,10 +104,10 @@ def _gpu(
     return joules
 
 
-def _unsupported(
-    summary: Summary, watch: StepWatch, hw: Hardware, unsupported: dict[str, list[str]]
-) -> None:
-    for device in hw.devices:
+def _unsupported(summary: Summary, watch: StepWatch, gpus: Gpus) -> None:
+    """Queries a GPU of the step does not answer (MIG utilisation, energy before Volta)."""
+    unsupported = gpus.unsupported()
+    for device in gpus.devices:
         queries = unsupported.get(device.uuid)
         if device.uuid in watch.used_gpus and queries:
             summary.missing[f"gpu{device.index}_queries"] = (

@@ -21,10 +21,10 @@ GPU_GAUGES = ("util_pct", "mem_used_bytes", "power_w", "proc_mem_bytes")
 
 @dataclass(frozen=True)
 class Counters:
-    """Boundary readings: GPU energy (mJ per UUID), RAPL (uJ per zone), host busy CPU (s)."""
+    """Boundary readings: GPU energy (mJ per UUID) and host busy CPU (s). RAPL is summed at every
+    sample instead (`RaplAccount`)."""
 
     gpu_mj: dict[str, int | None] = field(default_factory=dict)
-    rapl_uj: dict[str, int | None] = field(default_factory=dict)
     host_busy_s: float | None = None
 
 
@@ -32,9 +32,10 @@ class SeriesFile:
     """A CSV written row by row while the step runs (a crash leaves what was sampled), gzipped
     when the step lasted long enough to keep it, removed otherwise."""
 
-    def __init__(self, path: Path, columns: list[str]) -> None:
+    def __init__(self, path: Path, columns: list[str], keep_after_s: float) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.keep_after_s = keep_after_s
         self.columns = columns
         self._handle = path.open("w", encoding="ascii", buffering=1)  # line buffered
         self._handle.write(",".join(columns) + "\n")
@@ -42,9 +43,9 @@ class SeriesFile:
     def write(self, row: list[float | int | None]) -> None:
         self._handle.write(",".join(_cell(v) for v in row) + "\n")
 
-    def finish(self, keep: bool) -> Path | None:
+    def finish(self, duration_s: float) -> Path | None:
         self._handle.close()
-        if not keep:
+        if duration_s < self.keep_after_s:
             self.path.unlink(missing_ok=True)
             return None
         target = self.path.with_name(self.path.name + ".gz")
@@ -69,7 +70,12 @@ class StepWatch:
     """Samples of one step, accumulated in the sampler process."""
 
     def __init__(
-        self, t0: float, start: Counters, series: SeriesFile | None, arrived: float | None = None
+        self,
+        t0: float,
+        start: Counters,
+        series: SeriesFile | None,
+        rapl: RaplAccount,
+        arrived: float | None = None,
     ) -> None:
         self.t0 = t0  # the step's start
         self.arrived = t0 if arrived is None else arrived  # when the sampler began watching
@@ -85,7 +91,7 @@ class StepWatch:
         self.samples = 0
         self.next_due = t0
         self._last_tree: TreeSample | None = None
-        self.rapl = RaplAccount(start.rapl_uj)
+        self.rapl = rapl
 
     def observe(self, now: float, tree: TreeSample | None, gpus: list[GpuSample]) -> None:
         self.samples += 1
