@@ -1,12 +1,19 @@
-"""The public decorators: drop-in replacements for `prefect.task` and `prefect.flow`."""
+"""The public decorators: drop-in replacements for `prefect.task` and `prefect.flow`.
+
+`prov_task` and `prov_flow` take what Prefect's decorators take (the same signature, overloads and
+attributes, such as `prov_flow.from_source`) and return real Prefect objects: they hand Prefect the
+user's function wrapped in a recording of the same kind (`wrapping.py`).
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
-from contextlib import AbstractContextManager
-from typing import Any, ParamSpec, TypeVar, overload
+from contextlib import AbstractContextManager, suppress
+from typing import TYPE_CHECKING, Any
 
-from prefect import Flow, Task, flow, task
+import prefect
 
 from yprov_prefect import adapter
 from yprov_prefect.cache_hits import quiet_hook_logs, record_cache_hit
@@ -14,9 +21,6 @@ from yprov_prefect.flow_run import recorded_flow
 from yprov_prefect.task_attempt import Outcome, recorded
 from yprov_prefect.wrapping import wrap
 from yprov_workflows.records import Code
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 class Recording:
@@ -42,33 +46,80 @@ class Recording:
         return manager
 
 
-@overload
-def prov_task(__fn: Callable[P, R]) -> Task[P, R]: ...
+class ProvDecorator:
+    """One of Prefect's decorators (`prefect.task`, `prefect.flow`), recording each run: the same
+    signature and attributes; Prefect gets the function wrapped, and checks the options itself."""
+
+    def __init__(self, name: str, prefect_decorator: Any, context: Callable[..., Any]) -> None:
+        self.__name__ = self.__qualname__ = self._name = name
+        prefect_doc = inspect.getdoc(prefect_decorator) or ""
+        self.__doc__ = f"`prefect.{name[5:]}`, recording W3C PROV.\n\n{prefect_doc}"
+        self.__signature__ = inspect.signature(prefect_decorator)
+        self._prefect = prefect_decorator
+        self._context = context
+
+    def __call__(self, fn: Any = None, /, **options: Any) -> Any:
+        if fn is None:
+            return functools.partial(self, **options)
+        return self._make(fn, self._wrapped(fn), options)
+
+    def __getattr__(self, name: str) -> Any:
+        """What Prefect's decorator offers besides decorating (`flow.from_source`)."""
+        if name.startswith("_"):
+            raise AttributeError(f"{self._name!r} has no attribute {name!r}")
+        return getattr(self._prefect, name)
+
+    def __reduce__(self) -> str:
+        return self._name  # pickled as a reference to this module's attribute
+
+    def __repr__(self) -> str:
+        return f"<yprov_prefect.{self._name}: {self._prefect!r} recording W3C PROV>"
+
+    def _wrapped(self, fn: Any) -> Any:
+        """`fn` wrapped; a classmethod or staticmethod stays one, as Prefect expects it."""
+        if isinstance(fn, classmethod | staticmethod):
+            return type(fn)(self._wrapped(fn.__func__))
+        return wrap(fn, Recording(fn, self._context))
+
+    def _make(self, fn: Any, wrapped: Any, options: dict[str, Any]) -> Any:
+        return self._prefect(wrapped, **options)
 
 
-@overload
-def prov_task(__fn: None = None, **kwargs: Any) -> Callable[[Callable[P, R]], Task[P, R]]: ...
+class ProvTaskDecorator(ProvDecorator):
+    def _make(self, fn: Any, wrapped: Any, options: dict[str, Any]) -> Any:
+        """Our cache-hit hook joins `on_completion` when that is a list of hooks; anything else
+        goes to Prefect untouched, whose own error says what it expects."""
+        quiet_hook_logs()
+        hooks = options.get("on_completion")
+        with suppress(TypeError):
+            options["on_completion"] = [record_cache_hit, *(() if hooks is None else hooks)]
+        return self._prefect(wrapped, **options)
 
 
-def prov_task(__fn: Callable[P, R] | None = None, **kwargs: Any) -> Any:
-    """`@task` (bare or with any of its arguments), recording every task-run attempt as PROV."""
-    if __fn is None:
-        return lambda fn: prov_task(fn, **kwargs)
-    quiet_hook_logs()
-    kwargs["on_completion"] = [record_cache_hit, *(kwargs.get("on_completion") or [])]
-    return task(wrap(__fn, Recording(__fn, recorded)), **kwargs)
+class ProvFlowDecorator(ProvDecorator):
+    def _make(self, fn: Any, wrapped: Any, options: dict[str, Any]) -> Any:
+        """Prefect's default version hashes the file of the function it gets: ours, not the
+        user's, so it is set again as Prefect computes it for the user's function."""
+        made = self._prefect(wrapped, **options)
+        if not options.get("version"):
+            made.version = _file_version(getattr(fn, "__func__", fn))
+        return made
 
 
-@overload
-def prov_flow(__fn: Callable[P, R]) -> Flow[P, R]: ...
+def _file_version(fn: Any) -> str | None:
+    """The version `prefect.Flow` gives a flow by default: the hash of its function's file."""
+    from prefect.utilities.hashing import file_hash
+
+    try:
+        path = inspect.getsourcefile(fn)
+        return file_hash(path) if path is not None else None
+    except (TypeError, OSError):  # no file: a notebook, a REPL, `<stdin>`
+        return None
 
 
-@overload
-def prov_flow(__fn: None = None, **kwargs: Any) -> Callable[[Callable[P, R]], Flow[P, R]]: ...
-
-
-def prov_flow(__fn: Callable[P, R] | None = None, **kwargs: Any) -> Any:
-    """`@flow` (bare or with any of its arguments); each flow run leaves one PROV document."""
-    if __fn is None:
-        return lambda fn: prov_flow(fn, **kwargs)
-    return flow(wrap(__fn, Recording(__fn, recorded_flow)), **kwargs)
+if TYPE_CHECKING:  # type checkers and editors see Prefect's own overloads and documentation
+    prov_task = prefect.task
+    prov_flow = prefect.flow
+else:
+    prov_task = ProvTaskDecorator("prov_task", prefect.task, recorded)
+    prov_flow = ProvFlowDecorator("prov_flow", prefect.flow, recorded_flow)

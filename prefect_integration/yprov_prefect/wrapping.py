@@ -4,14 +4,18 @@ Prefect decides how to run a task or flow from the function's kind (coroutine, g
 generator, plain), so the wrapper must be of the same kind. `functools.wraps` keeps the name,
 docstring and signature; `__prefect_task_source__` keeps Prefect's task key and cache identity
 those of the user's function (two wrapped functions must not share a key).
+
+The wrapper is invisible in tracebacks: an exception leaves it without this module's frames, so
+users see what plain Prefect shows them.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import AbstractContextManager
+from types import TracebackType
 from typing import Any
 
 from yprov_prefect.task_attempt import Outcome
@@ -34,9 +38,37 @@ def wrap(fn: Callable[..., Any], recording: Recording) -> Callable[..., Any]:
     return wrapper
 
 
+class _Invisible:
+    """`recording()`, after which an exception no longer shows this module's frames."""
+
+    def __init__(self, recording: Recording) -> None:
+        self.manager = recording()
+
+    def __enter__(self) -> Outcome:
+        return self.manager.__enter__()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        handled = self.manager.__exit__(kind, error, tb)
+        if error is not None:  # the `with` re-raises `error` with this traceback, adding no frame
+            error.__traceback__ = _user_frames(error.__traceback__)
+        return handled
+
+
+def _user_frames(tb: TracebackType | None) -> TracebackType | None:
+    """The traceback from the first frame that is not this module's (the wrapper's) on."""
+    while tb is not None and tb.tb_frame.f_globals.get("__name__") == __name__:
+        tb = tb.tb_next
+    return tb
+
+
 def _plain(fn: Callable[..., Any], recording: Recording) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with recording() as outcome:
+        with _Invisible(recording) as outcome:
             result = fn(*args, **kwargs)
             outcome.set(result)
             return result
@@ -46,7 +78,7 @@ def _plain(fn: Callable[..., Any], recording: Recording) -> Callable[..., Any]:
 
 def _coroutine(fn: Callable[..., Any], recording: Recording) -> Callable[..., Any]:
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with recording() as outcome:
+        with _Invisible(recording) as outcome:
             result = await fn(*args, **kwargs)
             outcome.set(result)
             return result
@@ -55,20 +87,47 @@ def _coroutine(fn: Callable[..., Any], recording: Recording) -> Callable[..., An
 
 
 def _generator(fn: Callable[..., Any], recording: Recording) -> Callable[..., Any]:
-    def wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
-        with recording() as outcome:
-            count = 0
-            for item in fn(*args, **kwargs):
-                count += 1
-                yield item
-            outcome.extra["items_yielded"] = count
+    def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+        with _Invisible(recording) as outcome:
+            items = _Counted(fn(*args, **kwargs))
+            returned = yield from items  # send, throw and close reach the user's generator
+            outcome.extra["items_yielded"] = items.count
+            return returned  # Prefect's result (`StopIteration.value`), as without us
 
     return wrapper
 
 
+class _Counted:
+    """Delegates to a generator and counts the items it yields (`yield from` uses `send`,
+    `throw` and `close` where the iterator has them)."""
+
+    def __init__(self, generator: Generator[Any, Any, Any]) -> None:
+        self.generator = generator
+        self.count = 0
+
+    def __iter__(self) -> _Counted:
+        return self
+
+    def __next__(self) -> Any:
+        return self.send(None)
+
+    def send(self, value: Any) -> Any:
+        item = self.generator.send(value)
+        self.count += 1
+        return item
+
+    def throw(self, kind: Any, error: Any = None, tb: Any = None) -> Any:
+        item = self.generator.throw(kind if error is None else error)  # the one-argument form
+        self.count += 1
+        return item
+
+    def close(self) -> None:
+        self.generator.close()
+
+
 def _async_generator(fn: Callable[..., Any], recording: Recording) -> Callable[..., Any]:
     async def wrapper(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        with recording() as outcome:
+        with _Invisible(recording) as outcome:
             count = 0
             async for item in fn(*args, **kwargs):
                 count += 1

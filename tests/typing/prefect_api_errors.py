@@ -12,3 +12,8 @@ def double(x: int) -> int:
 
 wrong: str = double.fn(1)
 bad_call = double.fn("one")
+
+
+@prov_task(retries="many")  # the options are checked as Prefect's are
+def tried(x: int) -> int:
+    return x

@@ -1,4 +1,5 @@
-"""The decorators keep the wrapped functions' signatures for type checkers (mypy --strict)."""
+"""The decorators keep the wrapped functions' signatures for type checkers (mypy --strict), and
+type checkers see Prefect's own overloads of `task` and `flow`."""
 
 from __future__ import annotations
 
@@ -32,3 +33,4 @@ def test_wrong_types_are_caught() -> None:
     assert result.returncode == 1
     assert 'expression has type "int", variable has type "str"' in result.stdout
     assert 'Argument 1 has incompatible type "str"; expected "int"' in result.stdout
+    assert 'No overload variant matches argument type "str"' in result.stdout  # Prefect's options
