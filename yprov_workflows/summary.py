@@ -1,19 +1,25 @@
-"""A short human-readable summary of a run's document: what ran, how it ended, what it cost."""
+"""A short human-readable summary of a run's document: what ran, how it ended, what it cost.
+
+The summary reads any document shaped as PROV-JSON (see `shape`), whatever its attribute values:
+a value that is not a number where one is expected counts as not measured.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
+from yprov_workflows.shape import records
 
-def summarize(doc: dict[str, Any]) -> list[str]:
+Attributes = Mapping[str, Any]
+
+
+def summarize(doc: Mapping[str, Any]) -> list[str]:
     """Lines describing the run: status, steps per name, CPU, peak memory, files."""
-    activities = doc.get("activity", {})
-    run: dict[str, Any] = next(
-        (a for a in activities.values() if a.get("prov:type") == "wfprov:WorkflowRun"), {}
-    )
-    steps = [a for a in activities.values() if a.get("prov:type") == "wfprov:ProcessRun"]
-    files = [e for e in doc.get("entity", {}).values() if e.get("prov:type") == "ywf:File"]
+    activities = list(records(doc, "activity"))
+    run = next((a for a in activities if a.get("prov:type") == "wfprov:WorkflowRun"), {})
+    steps = [a for a in activities if a.get("prov:type") == "wfprov:ProcessRun"]
+    files = [e for e in records(doc, "entity") if e.get("prov:type") == "ywf:File"]
     return [
         f"run {run.get('ywf:run_id', '?')}: {run.get('ywf:status', '?')}, {len(steps)} steps, "
         f"{run.get('prov:startTime', '?')} -> {run.get('prov:endTime', '?')}",
@@ -24,36 +30,37 @@ def summarize(doc: dict[str, Any]) -> list[str]:
     ]
 
 
-def _energy(run: dict[str, Any], steps: list[dict[str, Any]]) -> str:
-    gpu, cpu = run.get("ywf:total_gpu_energy_j"), run.get("ywf:total_cpu_energy_attributed_j")
-    parts = [f"GPU {gpu:.1f} J" if isinstance(gpu, int | float) else _why(steps, "gpu", "GPU")]
+def _energy(run: Attributes, steps: list[Attributes]) -> str:
+    gpu = _number(run.get("ywf:total_gpu_energy_j"))
+    cpu = _number(run.get("ywf:total_cpu_energy_attributed_j"))
+    parts = [f"GPU {gpu:.1f} J" if gpu is not None else _why(steps, "gpu", "GPU")]
     parts.append(
         f"CPU {cpu:.1f} J (attributed estimate)"
-        if isinstance(cpu, int | float)
+        if cpu is not None
         else _why(steps, "cpu_energy", "CPU")
     )
     return "energy: " + "; ".join(parts)
 
 
-def _why(steps: list[dict[str, Any]], group: str, label: str) -> str:
+def _why(steps: list[Attributes], group: str, label: str) -> str:
     reasons = {str(s[f"ywf:missing_{group}"]) for s in steps if f"ywf:missing_{group}" in s}
     return f"{label} none ({sorted(reasons)[0]})" if reasons else f"{label} not measured"
 
 
-def _step_lines(steps: list[dict[str, Any]]) -> list[str]:
-    by_name: Counter[str] = Counter(str(s.get("ywf:step_name")) for s in steps)
-    failed: Counter[str] = Counter(
-        str(s.get("ywf:step_name")) for s in steps if s.get("ywf:status") == "failed"
-    )
-    lines = []
-    for name, count in sorted(by_name.items()):
-        cpu = _sum([s for s in steps if s.get("ywf:step_name") == name], "ywf:cpu_total_s")
-        note = f", {failed[name]} failed" if failed[name] else ""
-        lines.append(f"  {name}: {count} step(s){note}, CPU {cpu:.2f} s")
-    return lines
+def _step_lines(steps: list[Attributes]) -> list[str]:
+    by_name: dict[str, list[Attributes]] = {}
+    for step in steps:
+        by_name.setdefault(str(step.get("ywf:step_name")), []).append(step)
+    return [_step_line(name, group) for name, group in sorted(by_name.items())]
 
 
-def _peak(steps: list[dict[str, Any]]) -> str:
+def _step_line(name: str, group: list[Attributes]) -> str:
+    failed = sum(1 for s in group if s.get("ywf:status") == "failed")
+    note = f", {failed} failed" if failed else ""
+    return f"  {name}: {len(group)} step(s){note}, CPU {_sum(group, 'ywf:cpu_total_s'):.2f} s"
+
+
+def _peak(steps: list[Attributes]) -> str:
     own = _max(steps, "ywf:max_rss_bytes")
     if own:
         return f"peak RSS of one step {own / 2**20:.1f} MiB"
@@ -61,10 +68,24 @@ def _peak(steps: list[dict[str, Any]]) -> str:
     return f"peak RSS of the shared process {shared / 2**20:.1f} MiB" if shared else "no RSS"
 
 
-def _sum(steps: list[dict[str, Any]], key: str) -> float:
-    return float(sum(s.get(key, 0) for s in steps if isinstance(s.get(key), int | float)))
+def _sum(steps: list[Attributes], key: str) -> float:
+    return sum(_numbers(steps, key), 0.0)
 
 
-def _max(steps: list[dict[str, Any]], key: str) -> float:
-    values = [s[key] for s in steps if isinstance(s.get(key), int | float)]
-    return float(max(values, default=0))
+def _max(steps: list[Attributes], key: str) -> float:
+    return max(_numbers(steps, key), default=0.0)
+
+
+def _numbers(steps: list[Attributes], key: str) -> list[float]:
+    values = (_number(s.get(key)) for s in steps)
+    return [value for value in values if value is not None]
+
+
+def _number(value: Any) -> float | None:
+    """A JSON number as a float; None for anything else (a boolean is not a number here)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond the range of a float
+        return None

@@ -33,6 +33,7 @@ import fastjsonschema
 from prov.model import ProvDocument, ProvFutureRejectionWarning
 
 from yprov_workflows.errors import DocumentError
+from yprov_workflows.shape import json_kind, shape_problem
 
 MAX_PROBLEMS = 50
 """At most this many problems are listed; a last line counts the rest."""
@@ -127,16 +128,36 @@ def _capped(problems: list[str]) -> tuple[str, ...]:
 def load_document(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Parse a PROV-JSON file into a dict; DocumentError (one line) when it cannot be read."""
     path = Path(path)
-    try:
-        data = json.loads(_read_text(path))
-    except json.JSONDecodeError as exc:
-        raise DocumentError(f"{path} is not valid JSON ({exc}); write it as PROV-JSON") from exc
+    data = _parse_json(path, _read_text(path))
     if not isinstance(data, dict):
-        kind = type(data).__name__
         raise DocumentError(
-            f"{path} holds a JSON {kind} at the top level; a PROV-JSON document is an object"
+            f"{path} holds JSON {json_kind(data)} at the top level; "
+            "a PROV-JSON document is a JSON object"
         )
     return data
+
+
+def load_prov_document(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Like `load_document`, and DocumentError unless the object is shaped as PROV-JSON.
+
+    A reader that walks the records (`yprov show`) needs the shape, not full validity.
+    """
+    document = load_document(path)
+    problem = shape_problem(document)
+    if problem:
+        raise DocumentError(f"{path} is not a PROV-JSON document: {problem}; give one")
+    return document
+
+
+def _parse_json(path: Path, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except RecursionError as exc:
+        raise DocumentError(f"{path} nests JSON too deeply to be read; is it PROV-JSON?") from exc
+    except json.JSONDecodeError as exc:
+        raise DocumentError(f"{path} is not valid JSON ({exc}); give a PROV-JSON document") from exc
+    except ValueError as exc:  # Python reads integers of at most 4300 digits
+        raise DocumentError(f"{path} holds a number of too many digits; is it PROV-JSON?") from exc
 
 
 def _read_text(path: Path) -> str:

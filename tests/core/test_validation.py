@@ -375,7 +375,7 @@ def test_validate_file_reports_problems(tmp_path: Path) -> None:
         ("missing.json", None, "does not exist"),
         ("folder", "", "is not a file"),
         ("broken.json", '{"entity": ', "is not valid JSON"),
-        ("array.json", "[]", "holds a JSON list at the top level"),
+        ("array.json", "[]", "holds JSON array at the top level"),
         ("latin1.json", b'{"entity": "\xe9"}', "cannot be read"),
     ],
 )
