@@ -6,25 +6,27 @@ from pathlib import Path
 from typing import Any
 
 from yprov_workflows.errors import JournalError
-from yprov_workflows.journal import read_journal
+from yprov_workflows.journal import Warn, read_journal
 from yprov_workflows.provjson import build_document
 from yprov_workflows.records import RunEnd, RunStart, StepRecord
 from yprov_workflows.runs import document_path, journal_path, write_document
 
 
-def assemble(run_dir: Path) -> dict[str, Any]:
-    """The document of the run in `run_dir`; a run without an end record is marked incomplete."""
-    contents = read_journal(journal_path(run_dir))
+def assemble(run_dir: Path, warn: Warn | None = None) -> dict[str, Any]:
+    """The document of the run in `run_dir`; a run without an end record is marked incomplete.
+    Damaged journal lines are skipped, counted on the run and warned about once (see
+    `read_journal`)."""
+    contents = read_journal(journal_path(run_dir), warn)
     start = next((r for r in contents.records if isinstance(r, RunStart)), None)
     if start is None:
         raise JournalError(f"{journal_path(run_dir)} has no run_start record")
     steps = [r for r in contents.records if isinstance(r, StepRecord)]
     end = next((r for r in contents.records if isinstance(r, RunEnd)), None)
-    return build_document(start, steps, end)
+    return build_document(start, steps, end, contents.damaged_lines)
 
 
-def assemble_to_file(run_dir: Path, target: Path | None = None) -> Path:
+def assemble_to_file(run_dir: Path, target: Path | None = None, warn: Warn | None = None) -> Path:
     """Assemble and write the document (by default next to the journal); return its path."""
     path = target or document_path(run_dir)
-    write_document(path, assemble(run_dir))
+    write_document(path, assemble(run_dir, warn))
     return path

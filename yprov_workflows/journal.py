@@ -6,10 +6,22 @@ a regular file is atomic on local filesystems, so concurrent writers never inter
 writers that may share the file with other processes (`lock=True`, the default) also take an
 exclusive `flock`, which shared filesystems need. A process that owns the journal (Snakemake's main
 process, a Prefect flow's process) may skip it: each `flock` is two more system calls per record,
-and every system call hands the GIL to busy engine threads.
+and every system call hands the GIL to busy engine threads. A write that fails part-way (a full
+disk) leaves half a line; the writer's next record then starts on a fresh line, so only the torn
+record is lost. (Truncating the torn bytes away instead is not safe: the owner does not lock, so
+another process may have appended after them.)
 
-Reading: a half-written last line (the writer died mid-write) is skipped with a warning; any other
-unreadable line makes the journal corrupt. Records repeated under the same identity are kept once.
+Framing: each record line is its JSON text, a tab and the CRC-32 of that text in 8 hex digits
+(`zlib.crc32`: about a microsecond per record), so a line changed on disk (a bit flip, bytes of two
+writers mixed) is known as damaged instead of being read as a wrong record. JSON text never holds a
+raw tab. Version 1 journals (no checksums) are still read.
+
+Reading salvages: a line that does not parse or whose checksum does not match (torn by a full
+disk or a killed writer, changed on disk) is skipped and counted, and one warning says how many; a
+complete record that follows torn bytes on the same line (another process appended after them) is
+kept. A line whose fields have the wrong types is damaged too. Only a file that is unreadable,
+empty, not text, or without the journal header is an error. Records repeated under the same
+identity are kept once.
 """
 
 from __future__ import annotations
@@ -19,7 +31,8 @@ import json
 import os
 import threading
 import warnings
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,9 +40,13 @@ from yprov_workflows.errors import JournalError
 from yprov_workflows.records import Record, RunStart, StepRecord, from_json, to_line
 
 FORMAT = "yprov-workflows-journal"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)  # 1: no checksums
 FILENAME = "journal.jsonl"
 HEADER = (json.dumps({"format": FORMAT, "version": VERSION}) + "\n").encode()
+RECORD_START = b'{"kind":'  # every record line begins so (`to_line`)
+
+Warn = Callable[[str], None]
 
 
 class JournalWriter:
@@ -42,22 +59,38 @@ class JournalWriter:
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._lock = threading.Lock()
         self._empty = True  # until a look at the file says otherwise
+        self._torn = False  # a write failed part-way: the file ends inside a line
 
     def append(self, record: Record) -> None:
-        line = to_line(record)
+        line = framed_line(record)
         with self._lock:
             if self._flock:
                 fcntl.flock(self._fd, fcntl.LOCK_EX)
             try:
-                if self._empty:  # under the lock: one header, however many processes open it
-                    self._empty = os.fstat(self._fd).st_size == 0
-                    if self._empty:
-                        _write_all(self._fd, HEADER)
-                        self._empty = False
-                _write_all(self._fd, line)
+                self._write(self._framed(line))
             finally:
                 if self._flock:
                     fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def _framed(self, line: bytes) -> bytes:
+        """The bytes to append: the header first in an empty file (under the lock: one header,
+        however many processes open it), a newline first after a torn write."""
+        if self._empty:
+            self._empty = os.fstat(self._fd).st_size == 0
+            if self._empty:
+                return HEADER + line
+        return b"\n" + line if self._torn else line
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError:
+            self._torn = self._torn or len(view) < len(data)
+            raise
+        self._torn = False
+        self._empty = False
 
     def close(self) -> None:
         with self._lock:
@@ -72,57 +105,138 @@ class JournalWriter:
         self.close()
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
 @dataclass(frozen=True)
 class JournalContents:
-    """The distinct records of a journal, in the order they were written."""
+    """The distinct records of a journal, in the order they were written. `damaged_lines` counts
+    the lines that did not parse (a torn last line included); `skipped_tail` says the last line
+    was one of them."""
 
     records: tuple[Record, ...]
-    skipped_tail: bool
+    skipped_tail: bool = False
+    damaged_lines: int = 0
 
 
-def read_journal(path: Path) -> JournalContents:
-    """Read and de-duplicate a journal. Raises JournalError for anything but a torn last line."""
+def framed_line(record: Record) -> bytes:
+    """One journal line: the record's JSON text, a tab, its CRC-32 in hex, a newline."""
+    text = to_line(record)[:-1]
+    return b"%s\t%08x\n" % (text, zlib.crc32(text))
+
+
+def _unframe(line: bytes, checked: bool) -> bytes:
+    """The JSON text of a line; ValueError when its checksum is missing or does not match."""
+    if not checked:
+        return line
+    text, tab, crc = line.rpartition(b"\t")
+    if not tab or len(crc) != 8 or b"%08x" % zlib.crc32(text) != crc:
+        raise ValueError("checksum mismatch")
+    return text
+
+
+def read_journal(path: Path, warn: Warn | None = None) -> JournalContents:
+    """Read, salvage and de-duplicate a journal; damaged lines are skipped and counted, with one
+    warning (through `warn`, by default `warnings.warn`). Raises JournalError only for a file that
+    cannot be read or is not a journal."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise JournalError(f"cannot read journal {path}: {exc.strerror or exc}") from exc
+    if not data:
+        raise JournalError(f"{path} is an empty file, not a yprov-workflows journal: {_NOT_OURS}")
     lines = data.split(b"\n")
-    torn = lines.pop() != b""  # text after the last newline is a half-written record
+    checked = _check_header(path, lines[0]) >= 2
+    torn = len(lines) > 1 and lines.pop() != b""  # text after the last newline: a torn record
+    damaged: list[int] = []
+    records = tuple(_dedupe(_parse_lines(lines, damaged, checked)))
     if torn:
-        warnings.warn(f"{path}: skipped a half-written last line", stacklevel=2)
-    records = tuple(_dedupe(_parse_lines(path, lines)))
-    return JournalContents(records=records, skipped_tail=torn)
+        damaged.append(len(lines) + 1)
+    if damaged:
+        _warn(warn, _damage_message(path, damaged, torn, len(records)))
+    return JournalContents(records, skipped_tail=torn, damaged_lines=len(damaged))
 
 
-def _parse_lines(path: Path, lines: list[bytes]) -> Iterator[Record]:
-    if not lines:
-        raise JournalError(f"{path} is empty: it is not a yprov-workflows journal")
-    _check_header(path, lines[0])
+def _parse_lines(lines: list[bytes], damaged: list[int], checked: bool) -> Iterator[Record]:
+    """The records of every line after the header; numbers of damaged lines go to `damaged`."""
     for number, line in enumerate(lines[1:], start=2):
         try:
-            yield from_json(json.loads(line))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise JournalError(f"{path}:{number}: corrupt record ({exc})") from exc
+            yield _parse(line, checked)
+        except _UNREADABLE:
+            if not line.strip():
+                continue  # an empty line: a fresh line begun after a failed write, no record
+            damaged.append(number)
+            salvaged = _salvage(line, checked)
+            if salvaged is not None:
+                yield salvaged
 
 
-def _check_header(path: Path, line: bytes) -> None:
+_UNREADABLE = (ValueError, KeyError, TypeError, AttributeError, RecursionError)
+
+
+def _parse(line: bytes, checked: bool) -> Record:
+    return from_json(json.loads(_unframe(line, checked)))
+
+
+def _salvage(line: bytes, checked: bool) -> Record | None:
+    """A complete record after torn bytes on the same line (appended after a failed write)."""
+    start = line.find(RECORD_START, 1)
+    while start != -1:
+        try:
+            return _parse(line[start:], checked)
+        except _UNREADABLE:
+            start = line.find(RECORD_START, start + 1)  # a nested object, or torn too
+    return None
+
+
+def _damage_message(path: Path, damaged: list[int], torn: bool, kept: int) -> str:
+    middle = [str(n) for n in (damaged[:-1] if torn else damaged)]
+    where = f"line{'s' if len(middle) > 1 else ''} {', '.join(middle[:5])}" if middle else ""
+    where += "..." if len(middle) > 5 else ""
+    if torn:
+        where += (" and " if where else "") + "the half-written last line"
+    return (
+        f"{path}: skipped {len(damaged)} damaged line{'s' if len(damaged) > 1 else ''} "
+        f"({where}), kept {kept} records: a write failed part-way (disk full?) or the writer "
+        "was killed mid-write; the document counts them in ywf:journal_damaged_lines"
+    )
+
+
+def _warn(warn: Warn | None, message: str) -> None:
+    if warn is not None:
+        warn(message)
+    else:
+        warnings.warn(message, stacklevel=3)
+
+
+def _check_header(path: Path, line: bytes) -> int:
+    """The journal's version; say precisely what a file without a valid journal header is."""
+    if b"\0" in line or not _is_text(line):
+        raise JournalError(f"{path} is not text (binary data), not a journal: {_NOT_OURS}")
     try:
         header = json.loads(line)
     except ValueError:
         header = None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise JournalError(f"{path} is not a yprov-workflows journal (bad first line)")
-    if header.get("version") != VERSION:
         raise JournalError(
-            f"{path} has journal version {header.get('version')}, this yprov-workflows reads "
-            f"version {VERSION}: upgrade yprov-workflows"
+            f"{path} is not a yprov-workflows journal: its first line is not the header "
+            f"{HEADER.decode().strip()} ({_NOT_OURS})"
         )
+    version = header.get("version")
+    if version not in READABLE_VERSIONS or isinstance(version, bool):
+        raise JournalError(
+            f"{path} has journal version {version}, this yprov-workflows reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}: upgrade yprov-workflows"
+        )
+    return int(version)
+
+
+_NOT_OURS = "pass the folder of a run that yprov-workflows recorded"
+
+
+def _is_text(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _dedupe(records: Iterator[Record]) -> Iterator[Record]:

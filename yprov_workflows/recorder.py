@@ -1,14 +1,17 @@
 """The Recorder: one object per run that adapters hand their records to.
 
-It owns the run folder, the journal and the file hasher. It never lets a recording problem break
-the workflow: errors become one warning each and a count in the document, unless `strict` is set,
-in which case they raise `RecordingError`.
+It owns the run folder, its owner lock, the journal and the file hasher. It never lets a recording
+problem break the workflow: errors become a warning and a count in the document, unless `strict`
+is set, in which case they raise `RecordingError`. Each kind of problem is said once per run (a
+full disk fails every step's record: one warning, not one per step), the rest are counted and
+summed up in one line at the end.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +20,7 @@ from yprov_workflows.assemble import assemble_to_file
 from yprov_workflows.errors import RecordingError
 from yprov_workflows.hashing import FileHasher
 from yprov_workflows.journal import JournalWriter
+from yprov_workflows.liveness import OwnerLock
 from yprov_workflows.records import RunEnd, RunStart, Status, StepRecord
 from yprov_workflows.runs import journal_path, point_latest, unassembled_runs
 from yprov_workflows.settings import Settings
@@ -29,6 +33,49 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class Problems:
+    """Recording problems: the first of each kind is a warning, every one is counted.
+
+    A kind is what failed without its subject (callers name it last: `recording step <name>`),
+    the exception's type and its errno, plus an optional `scope` (e.g. a run). Safe to share
+    between threads.
+    """
+
+    def __init__(self, warn: Warn, goes_on: str = "the workflow goes on") -> None:
+        self._warn = warn
+        self._goes_on = goes_on
+        self._lock = threading.Lock()
+        self._seen: set[Hashable] = set()
+        self.count = 0
+        self.unsaid = 0
+
+    def report(
+        self, problem: Exception, what: str, strict: bool = False, scope: Hashable = None
+    ) -> None:
+        """Count `problem`; warn if it is the first of its kind; raise it in strict mode."""
+        message = f"yprov-workflows: {what} failed: {type(problem).__name__}: {problem}"
+        with self._lock:
+            self.count += 1
+            key = (scope, what.rsplit(" ", 1)[0], type(problem), getattr(problem, "errno", None))
+            first = key not in self._seen
+            self._seen.add(key)
+            if not first:
+                self.unsaid += 1
+        if strict:
+            raise RecordingError(message) from problem
+        if first:
+            self._warn(
+                f"{message} ({self._goes_on}; provenance may be incomplete; more problems "
+                "like this one are counted, not shown)"
+            )
+
+    def summary(self, where: str) -> str | None:
+        """One line on the problems not shown, if any."""
+        if not self.unsaid:
+            return None
+        return f"yprov-workflows: {self.unsaid} more recording errors like the above {where}"
+
+
 class Recorder:
     """Records one run into `<out_dir>/<run id>/`."""
 
@@ -36,12 +83,20 @@ class Recorder:
         self.settings = settings
         self.out_dir = out_dir
         self.hasher = FileHasher()
-        self.errors = 0
+        self.redactor = settings.redactor()  # hides secrets; scrubs them from every record
         self.steps = 0
         self.run_dir: Path | None = None
         self.document: Path | None = None
-        self._warn = warn or _log.warning
+        plain = warn or _log.warning
+        self._warn: Warn = lambda message: plain(self.redactor.scrub(message))  # no secret shown
+        self.problems = Problems(self._warn)
         self._journal: JournalWriter | None = None
+        self._owner: OwnerLock | None = None
+
+    @property
+    def errors(self) -> int:
+        """Recording errors so far, shown or not (the document's `ywf:recording_errors`)."""
+        return self.problems.count
 
     @property
     def active(self) -> bool:
@@ -53,27 +108,34 @@ class Recorder:
         try:
             yield
         except Exception as exc:
-            self.errors += 1
-            message = f"yprov-workflows: {what} failed: {type(exc).__name__}: {exc}"
-            if self.settings.strict:
-                raise RecordingError(message) from exc
-            self._warn(message + " (the workflow goes on; provenance may be incomplete)")
+            self.report(exc, what)
+
+    def report(self, problem: Exception, what: str) -> None:
+        """A recording problem of this run (see `Problems`)."""
+        self.problems.report(problem, what, self.settings.strict)
 
     def start(self, start: RunStart) -> None:
         """Open the run folder and journal; on failure recording is off for this run."""
         self._recover_killed_runs()
+        run_dir = self.out_dir / start.run_id
         with self.guard(f"opening the run folder in {self.out_dir}"):
-            run_dir = self.out_dir / start.run_id
+            self._owner = OwnerLock.acquire(run_dir)  # before the journal exists: see liveness
             # The recording process owns the journal: no flock (see journal.py).
-            self._journal = JournalWriter(journal_path(run_dir), lock=False)
-            self.run_dir = run_dir
-            self._journal.append(start)
+            journal = JournalWriter(journal_path(run_dir), lock=False)
+            try:
+                journal.append(self.redactor.scrub_record(start))
+            except BaseException:
+                journal.close()
+                raise
+            self._journal, self.run_dir = journal, run_dir
+        if self._journal is None:
+            self._release_owner()
 
     def record_step(self, step: StepRecord) -> None:
         if self._journal is None:
             return
         with self.guard(f"recording step {step.name}"):
-            self._journal.append(step)
+            self._journal.append(self.redactor.scrub_record(step))
             self.steps += 1
 
     def finish(self, status: Status) -> Path | None:
@@ -81,17 +143,39 @@ class Recorder:
         journal, self._journal = self._journal, None
         if journal is None or self.run_dir is None:
             return None
-        with self.guard("closing the run"):
-            end = RunEnd(self.run_dir.name, utcnow(), status, self.errors)
-            journal.append(end)
-            journal.close()
-            self.document = assemble_to_file(self.run_dir)
-            point_latest(self.out_dir, self.run_dir)
+        try:
+            with self.guard("closing the run"):
+                end = RunEnd(self.run_dir.name, utcnow(), status, self.errors)
+                try:
+                    journal.append(end)
+                finally:
+                    journal.close()
+                self.document = assemble_to_file(self.run_dir, warn=self._warn)
+                point_latest(self.out_dir, self.run_dir)
+        finally:
+            self._release_owner()
+            self._say_unsaid()
         return self.document
 
+    def _release_owner(self) -> None:
+        owner, self._owner = self._owner, None
+        if owner is not None:
+            with self.guard("unlocking the run folder"):
+                owner.release()
+
+    def _say_unsaid(self) -> None:
+        summary = self.problems.summary("in this run")
+        if summary is not None:
+            self._warn(summary)
+
     def _recover_killed_runs(self) -> None:
-        """Assemble documents of earlier runs that were killed before they could."""
+        """Assemble documents of earlier runs that were killed before they could; runs still being
+        recorded by a live process are left alone."""
         with self.guard("assembling earlier unfinished runs"):
             for run_dir in unassembled_runs(self.out_dir):
                 with self.guard(f"assembling the unfinished run {run_dir.name}"):
-                    assemble_to_file(run_dir)
+                    path = assemble_to_file(run_dir, warn=self._warn)
+                    self._warn(
+                        f"yprov-workflows: the run {run_dir.name} did not finish (killed?): "
+                        f"assembled its document, marked incomplete: {path}"
+                    )

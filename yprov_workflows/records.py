@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import types
+import typing
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -19,12 +22,18 @@ Status = Literal["completed", "failed", "cancelled", "incomplete", "cached"]
 
 @dataclass(frozen=True)
 class FileRecord:
-    """One version of a file: its path as the workflow names it, size and content hash."""
+    """One version of a file: its path as the workflow names it, size and content hash.
+
+    A directory also lists the files below it as `members` (their paths joined to the directory's
+    path), at most `hashing.MAX_MEMBERS` of them; `members_left_out` counts the rest.
+    """
 
     path: str
     sha256: str | None
     size: int | None
     kind: Literal["file", "directory", "special", "missing"] = "file"
+    members: tuple[FileRecord, ...] = ()
+    members_left_out: int = 0
 
 
 @dataclass(frozen=True)
@@ -68,10 +77,11 @@ class Code:
 class StepRecord:
     """One attempt of one step (a Snakemake job attempt, a Prefect task-run attempt).
 
-    Besides files and typed `params`, a step may have `values` (arguments described by type, size
-    and digest), `upstream` ((role, key) pairs: it used the result of the step with that key),
-    `informed_by` (keys of steps it waited for without data), a `result` it returned, and the key
-    of a `parent` step (a subflow) that started it.
+    Besides files (`inputs`, `outputs`, `logs`, and `benchmarks`: files the engine wrote with
+    measurements of the step) and typed `params`, a step may have `values` (arguments described
+    by type, size and digest), `upstream` ((role, key) pairs: it used the result of the step with
+    that key), `informed_by` (keys of steps it waited for without data), a `result` it returned,
+    and the key of a `parent` step (a subflow) that started it.
     """
 
     run_id: str
@@ -84,6 +94,7 @@ class StepRecord:
     inputs: tuple[FileRecord, ...] = ()
     outputs: tuple[FileRecord, ...] = ()
     logs: tuple[FileRecord, ...] = ()
+    benchmarks: tuple[FileRecord, ...] = ()
     params: dict[str, Value] = field(default_factory=dict)
     wildcards: dict[str, Value] = field(default_factory=dict)
     resources: dict[str, Value] = field(default_factory=dict)
@@ -211,19 +222,79 @@ def _encode(value: Any) -> Any:
 
 
 def from_json(data: dict[str, Any]) -> Record:
-    """Rebuild a record from `to_json` output. Raises KeyError/TypeError/ValueError on bad data."""
+    """Rebuild a record from `to_json` output. Raises KeyError/TypeError/ValueError on bad data,
+    a field of the wrong type (a journal line changed by hand or on disk) included."""
     cls = KINDS[data["kind"]]
     kwargs = {
         f.name: _decode(f.name, data[f.name]) for f in dataclasses.fields(cls) if f.name in data
     }
-    return cls(**kwargs)
+    record = cls(**kwargs)
+    wrong = _wrong_field(record)
+    if wrong is not None:
+        raise TypeError(f"{data['kind']} record: {wrong} has the wrong type")
+    return record
+
+
+def _wrong_field(record: Any) -> str | None:
+    """The first field of a (nested) record whose value does not match its declared type."""
+    hints = _hints(type(record))
+    for f in dataclasses.fields(record):
+        if not _conforms(getattr(record, f.name), hints[f.name]):
+            return f.name
+    return None
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def _conforms(value: Any, hint: Any) -> bool:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_conforms(value, a) for a in args)
+    if origin is Literal:
+        return value in args
+    if origin is tuple:
+        return isinstance(value, tuple) and _items_conform(value, args)
+    if origin is dict:
+        return isinstance(value, dict) and all(
+            isinstance(k, str) and _conforms(v, args[1]) for k, v in value.items()
+        )
+    return _scalar_conforms(value, hint)
+
+
+def _items_conform(value: tuple[Any, ...], args: tuple[Any, ...]) -> bool:
+    if len(args) == 2 and args[1] is Ellipsis:
+        return all(_conforms(v, args[0]) for v in value)
+    return len(value) == len(args) and all(
+        _conforms(v, a) for v, a in zip(value, args, strict=True)
+    )
+
+
+def _scalar_conforms(value: Any, hint: Any) -> bool:
+    if hint is type(None):
+        return value is None
+    if hint in (int, float) and isinstance(value, bool):
+        return False
+    if hint is float:
+        return isinstance(value, int | float) and math.isfinite(value)
+    if hint is datetime:
+        return isinstance(value, datetime) and value.tzinfo is not None
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return isinstance(value, hint) and _wrong_field(value) is None
+    return isinstance(value, hint)
 
 
 def _decode(name: str, value: Any) -> Any:
     if name in ("started", "ended"):
         return datetime.fromisoformat(value)
-    if name in ("inputs", "outputs", "logs"):
-        return tuple(FileRecord(**v) for v in value)
+    if name in ("inputs", "outputs", "logs", "benchmarks"):
+        return tuple(_file(v) for v in value)
     if name in ("command_line", "targets", "informed_by"):
         return tuple(value)
     if name == "upstream":
@@ -234,7 +305,13 @@ def _decode(name: str, value: Any) -> Any:
         return ValueRecord(**value)
     if name == "usage" and value is not None:
         series = value.get("series")
-        return Usage(**{**value, "series": FileRecord(**series) if series else None})
+        return Usage(**{**value, "series": _file(series) if series else None})
     if name in _NESTED and value is not None:
         return _NESTED[name](**value)
     return value
+
+
+def _file(data: dict[str, Any]) -> FileRecord:
+    """A file record; journals written before directories had members read the same."""
+    members = tuple(_file(m) for m in data.get("members", ()))
+    return FileRecord(**{**data, "members": members})

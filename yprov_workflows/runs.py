@@ -4,6 +4,7 @@ Layout under the output folder (default `.yprov/` in the workflow's working dire
 
     .yprov/
       <run id>/journal.jsonl          the append-only journal, written while the run goes on
+      <run id>/owner.lock             held by the recording process while the run goes on
       <run id>/<run id>.prov.json     the assembled PROV-JSON document
       latest -> <run id>              a relative symlink to the newest run folder
       latest.prov.json -> <run id>/<run id>.prov.json
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from yprov_workflows.journal import FILENAME as JOURNAL
+from yprov_workflows.liveness import still_recording
 
 DEFAULT_DIR = ".yprov"
 DOCUMENT_SUFFIX = ".prov.json"
@@ -40,11 +42,21 @@ def document_path(run_dir: Path) -> Path:
 
 
 def write_document(path: Path, document: dict[str, Any]) -> None:
-    """Write atomically: a reader never sees half a document."""
+    """Write atomically: a reader never sees half a document, and a failed write leaves nothing
+    behind (no temporary file)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     # No indent: json's C encoder only runs without one (2x faster on large documents).
-    tmp.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
+    text = json.dumps(document, ensure_ascii=False)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a name that is not UTF-8 (a lone surrogate): escape it
+        data = json.dumps(document).encode("ascii")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def point_latest(out_dir: Path, run_dir: Path) -> None:
@@ -70,7 +82,8 @@ def run_dirs(out_dir: Path) -> Iterator[Path]:
 
 
 def unassembled_runs(out_dir: Path) -> Iterator[Path]:
-    """Run folders with a journal but no document: their run was killed before assembly."""
+    """Run folders with a journal but no document whose recording process is gone: their run was
+    killed before assembly. A run still being recorded (see `liveness`) is never one of them."""
     for run_dir in run_dirs(out_dir):
-        if not document_path(run_dir).exists():
+        if not document_path(run_dir).exists() and still_recording(run_dir) is None:
             yield run_dir

@@ -42,7 +42,8 @@ def safe(text: str) -> str:
 
 
 def short_hash(text: str, length: int = 12) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:length]
+    # surrogatepass: file names may be any bytes, which Python decodes to lone surrogates
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:length]
 
 
 def run_id(run: str) -> str:

@@ -4,7 +4,9 @@ The top-level flow run's folder is `<out>/<flow run id>/`. A subflow adds a link
 `<out>/<subflow run id>` to that folder, so a task that knows only its own flow run id (in a
 process pool or a Dask worker) appends to the right journal. Nothing here is process-global
 except `ACTIVE`, which counts the measured task attempts running in this process (to say whether a
-task had its process to itself), and `WORKER`, the sampler client of a worker process.
+task had its process to itself), `WORKER`, the sampler client of a worker process, and `PROBLEMS`,
+the recording problems of tasks that run away from their flow's process (each kind is said once
+per flow run in the process; the flow's own process counts them in its `Recorder`).
 """
 
 from __future__ import annotations
@@ -18,10 +20,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
-from yprov_workflows.errors import RecordingError
 from yprov_workflows.hashing import FileHasher
 from yprov_workflows.journal import JournalWriter
-from yprov_workflows.recorder import Recorder
+from yprov_workflows.recorder import Problems, Recorder
 from yprov_workflows.records import Record
 from yprov_workflows.runs import journal_path
 from yprov_workflows.settings import Settings
@@ -87,6 +88,7 @@ class WorkerMonitor:
 
 
 WORKER = WorkerMonitor()
+PROBLEMS = Problems(log.warning, "the flow goes on")
 
 
 def monitor(config: Settings) -> Monitor | None:
@@ -121,11 +123,21 @@ def append(run_dir: Path, record: Record) -> None:
 
 
 def report(problem: Exception, what: str, config: Settings) -> None:
-    """A recording problem: a warning, or an error in strict mode."""
-    message = f"yprov-workflows: {what} failed: {type(problem).__name__}: {problem}"
-    if config.strict:
-        raise RecordingError(message) from problem
-    log.warning(message + " (the flow goes on; provenance may be incomplete)")
+    """A recording problem: counted and, the first of its kind, a warning; an error in strict
+    mode. In the flow's process it is the flow run's (counted in its document, the rest summed
+    up at its end); in another process each kind is said once per flow run (see `PROBLEMS`)."""
+    current = CURRENT.get()
+    if current is not None and current.pid == os.getpid():
+        current.recorder.report(problem, what)
+    else:
+        PROBLEMS.report(problem, what, config.strict, scope=_flow_run_id())
+
+
+def _flow_run_id() -> str | None:
+    from prefect.context import TaskRunContext
+
+    context = TaskRunContext.get()
+    return str(context.task_run.flow_run_id) if context is not None else None
 
 
 @contextmanager
