@@ -6,6 +6,7 @@ with the `prov` library. The mapping is documented in docs/prov-model.md.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable
 from datetime import datetime
@@ -55,21 +56,26 @@ class DocumentBuilder:
 
 
 def build_document(
-    start: RunStart, steps: Iterable[StepRecord], end: RunEnd | None
+    start: RunStart, steps: Iterable[StepRecord], end: RunEnd | None, damaged_lines: int = 0
 ) -> dict[str, Any]:
-    """The workflow-level PROV-JSON document of one run."""
+    """The workflow-level PROV-JSON document of one run (`damaged_lines`: journal lines lost)."""
     builder = DocumentBuilder()
     agents = _add_agents(builder, start)
     run = _add_run(builder, start, agents)
-    ordered = sorted(steps, key=lambda s: (s.started, s.step_id))
+    ordered = sorted((_clamped(s) for s in steps), key=lambda s: (s.started, s.step_id))
     builder.latest = {s.key: V.step_id(s.step_id) for s in ordered}
     for step in ordered:
         _add_result(builder, step)
     for step in ordered:
         _add_step(builder, step, run, agents["engine"])
-    _close_run(builder, run, start, end, len(ordered))
+    _close_run(builder, run, start, end, len(ordered), damaged_lines)
     builder.doc["activity"][run].update(_totals(ordered))
     return builder.doc
+
+
+def _clamped(step: StepRecord) -> StepRecord:
+    """A step whose clock went backwards (an end before its start) ends when it started."""
+    return step if step.ended >= step.started else dataclasses.replace(step, ended=step.started)
 
 
 SUMMED = ("cpu_total_s", "read_bytes", "write_bytes", "gpu_energy_j", "cpu_energy_attributed_j")
@@ -176,7 +182,12 @@ def _association(activity: str, agent: str, plan: str | None, role: str) -> Attr
 
 
 def _close_run(
-    builder: DocumentBuilder, run: str, start: RunStart, end: RunEnd | None, count: int
+    builder: DocumentBuilder,
+    run: str,
+    start: RunStart,
+    end: RunEnd | None,
+    count: int,
+    damaged_lines: int,
 ) -> None:
     attrs = builder.doc["activity"][run]
     if end is None:
@@ -189,6 +200,7 @@ def _close_run(
         attrs["ywf:recording_errors"] = end.recording_errors
     attrs["ywf:steps"] = count
     attrs["ywf:duplicate_generations"] = builder.duplicate_generations
+    attrs["ywf:journal_damaged_lines"] = damaged_lines
 
 
 def _add_step(builder: DocumentBuilder, step: StepRecord, run: str, engine: str) -> None:
@@ -207,12 +219,13 @@ def _add_step(builder: DocumentBuilder, step: StepRecord, run: str, engine: str)
     builder.relation("wasAssociatedWith", _association(ident, engine, plan, "ywf:engine"))
     _add_usages(builder, ident, step)
     if step.status == "completed":
-        used = set(step.inputs)
+        used = set(step.inputs)  # a file passed through unchanged was not generated here
         for record in step.outputs:
-            if record not in used:  # a file passed through unchanged was not generated here
-                _generate(builder, ident, step, record, "ywf:output")
+            _generate(builder, ident, step, record, "ywf:output", used)
     for record in step.logs:
         _generate(builder, ident, step, record, "ywf:log")
+    for record in step.benchmarks:
+        _generate(builder, ident, step, record, "ywf:benchmark")
     if step.usage.series is not None:
         _add_series(builder, ident, step, step.usage.series)
 
@@ -323,16 +336,36 @@ def _add_usages(builder: DocumentBuilder, activity: str, step: StepRecord) -> No
 
 
 def _generate(
-    builder: DocumentBuilder, activity: str, step: StepRecord, record: FileRecord, role: str
+    builder: DocumentBuilder,
+    activity: str,
+    step: StepRecord,
+    record: FileRecord,
+    role: str,
+    used: set[FileRecord] | None = None,
 ) -> None:
-    if record.kind == "missing":
+    """The step generated the file; a directory's member files too, with the same role."""
+    if record.kind == "missing" or (used and record in used):
         return
     builder.generation(_file_entity(builder, record), activity, step.ended, role)
+    for member in record.members:
+        _generate(builder, activity, step, member, role, used)
 
 
 def _file_entity(builder: DocumentBuilder, record: FileRecord) -> str:
+    ident = V.artifact_id(record.path, record.sha256)
+    if ident in builder.doc.get("entity", {}):
+        return ident
+    builder.element("entity", ident, _file_attrs(record))
+    for member in record.members:
+        entity = _file_entity(builder, member)
+        builder.relation("hadMember", {"prov:collection": ident, "prov:entity": entity})
+    return ident
+
+
+def _file_attrs(record: FileRecord) -> Attrs:
+    directory = record.kind == "directory"
     attrs: Attrs = {
-        "prov:type": "ywf:File" if record.kind != "directory" else "ywf:Directory",
+        "prov:type": ["ywf:Directory", "prov:Collection"] if directory else "ywf:File",
         "prov:label": record.path,
         "ywf:path": record.path,
     }
@@ -340,7 +373,12 @@ def _file_entity(builder: DocumentBuilder, record: FileRecord) -> str:
     _put(attrs, "ywf:size_bytes", record.size)
     if record.kind == "missing":
         attrs["ywf:missing"] = True
-    return builder.element("entity", V.artifact_id(record.path, record.sha256), attrs)
+    if record.members_left_out:
+        attrs["ywf:members_left_out"] = record.members_left_out
+        attrs["ywf:members_note"] = (
+            f"only the first {len(record.members)} files below the directory are its members"
+        )
+    return attrs
 
 
 def _param_entity(

@@ -22,6 +22,7 @@ class Attempt:
     inputs: tuple[FileRecord, ...] = ()
     outputs: tuple[FileRecord, ...] = ()
     logs: tuple[FileRecord, ...] = ()
+    benchmarks: tuple[FileRecord, ...] = ()
     ended: datetime | None = None
     in_thread: bool = False
     thread_cpu_s: float = 0.0
