@@ -4,10 +4,15 @@ A value becomes a `ValueRecord`: its type name, a size (length, or bytes for tex
 a typed preview (the value itself for scalars, a short text otherwise) and a sha256 digest when
 computing one is cheap: scalars, text and bytes up to 1 MiB, small containers of those. A
 200,000-element list costs a `len()` and a type check, never a `repr`, pickle or hash of it.
+
+Secrets: the values of secret-looking keys inside a previewed mapping are hidden (and the digest is
+that of the hidden form), a text shaped like a well-known credential is never previewed, and
+`preview=False` keeps only the type, size and digest.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -15,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from yprov_workflows.records import ValueRecord
+from yprov_workflows.redaction import REDACTED, Redactor, looks_like_token
 from yprov_workflows.values import Value, to_value
 
 MAX_DIGEST_BYTES = 1 << 20
@@ -23,8 +29,15 @@ PREVIEW_CHARS = 200
 _SCALARS = (bool, int, float, str, type(None))
 
 
-def describe(value: Any) -> ValueRecord:
-    """Type, size, preview and (when cheap) digest of `value`."""
+def describe(value: Any, redactor: Redactor | None = None, preview: bool = True) -> ValueRecord:
+    """Type, size, preview and (when cheap) digest of `value`; no preview when `preview` is off."""
+    record = _describe(value, redactor)
+    if preview or record.preview is None:
+        return record
+    return dataclasses.replace(record, preview=None)
+
+
+def _describe(value: Any, redactor: Redactor | None) -> ValueRecord:
     kind = _type_name(value)
     if isinstance(value, bool | int | float) or value is None:
         return ValueRecord(kind, to_value(value), None, _digest(json.dumps(value)))
@@ -34,14 +47,21 @@ def describe(value: Any) -> ValueRecord:
         path = str(os.fspath(value))
         return ValueRecord(kind, path, None, _digest(path))
     size = _length(value)
-    if size is not None and size <= MAX_DIGEST_ITEMS and _small_plain(value):
-        text = json.dumps(value, sort_keys=True, default=str)
+    small = size is not None and size <= MAX_DIGEST_ITEMS
+    # Hiding also remembers secrets found at any depth, to scrub them from other text.
+    shown = redactor.hide_inside(value) if small and redactor is not None else value
+    if small and _small_plain(value):
+        text = json.dumps(shown, sort_keys=True, default=str)
         return ValueRecord(kind, _preview(text), size, _digest(text))
     return ValueRecord(kind, _summary(kind, size), size, None)
 
 
 def _describe_text(kind: str, value: str | bytes | bytearray) -> ValueRecord:
-    data = value.encode() if isinstance(value, str) else bytes(value[: MAX_DIGEST_BYTES + 1])
+    data = (
+        value.encode("utf-8", "surrogatepass")
+        if isinstance(value, str)
+        else bytes(value[: MAX_DIGEST_BYTES + 1])
+    )
     digest = _digest(data) if len(value) <= MAX_DIGEST_BYTES else None
     preview = _preview(value) if isinstance(value, str) else f"<{len(value)} bytes>"
     return ValueRecord(kind, preview, len(value), digest)
@@ -66,6 +86,8 @@ def _summary(kind: str, size: int | None) -> str:
 
 
 def _preview(text: str) -> str:
+    if looks_like_token(text):
+        return REDACTED
     return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + "..."
 
 
@@ -77,7 +99,9 @@ def _type_name(value: Any) -> str:
 
 
 def _digest(data: str | bytes) -> str:
-    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+    return hashlib.sha256(
+        data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    ).hexdigest()
 
 
 def typed_preview(record: ValueRecord) -> Value:

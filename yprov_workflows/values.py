@@ -1,7 +1,8 @@
 """Turn arbitrary engine values into typed, JSON-safe, secret-free attribute values.
 
 Integers, floats and booleans stay numbers; everything else becomes a string. Paths, lists, dicts
-and other containers are written as JSON strings. Values whose names look secret are redacted.
+and other containers are written as JSON strings. Values whose names look secret are redacted
+(see `redaction`).
 """
 
 from __future__ import annotations
@@ -9,32 +10,14 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from yprov_workflows.redaction import REDACTED, Redactor, looks_secret
+
 Value = str | int | float | bool
 
-REDACTED = "[redacted]"
-SECRET_WORDS = frozenset({"token", "password", "passwd", "pwd", "secret", "key", "credential"})
-# Run-together names such as "apikey" or "accesstoken".
-SECRET_SUFFIXES = (
-    "token",
-    "password",
-    "secret",
-    "credential",
-    "credentials",
-    "apikey",
-    "accesskey",
-)
-_WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 MAX_TEXT = 4096
-
-
-def looks_secret(name: str) -> bool:
-    """True when a parameter or variable name suggests it holds a secret."""
-    words = [w.lower() for w in _WORD_SPLIT.split(name) if w]
-    return any(w.rstrip("s") in SECRET_WORDS or w.endswith(SECRET_SUFFIXES) for w in words)
 
 
 def to_value(value: Any, *, max_text: int = MAX_TEXT) -> Value:
@@ -70,9 +53,10 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def typed_mapping(values: Mapping[str, Any], *, redact: bool = True) -> dict[str, Value]:
-    """Typed values by name, with secret-looking names redacted."""
-    return {
-        str(name): REDACTED if redact and looks_secret(str(name)) else to_value(value)
-        for name, value in values.items()
-    }
+def typed_mapping(values: Mapping[str, Any], redactor: Redactor) -> dict[str, Value]:
+    """Typed values by name; values of secret-looking names are hidden at any depth (and
+    remembered by `redactor`, which scrubs them from every other text)."""
+    return {str(name): to_value(redactor.hide(str(name), value)) for name, value in values.items()}
+
+
+__all__ = ["MAX_TEXT", "REDACTED", "Value", "looks_secret", "to_value", "typed_mapping"]

@@ -16,7 +16,8 @@ from yprov_workflows.describe import describe, typed_preview
 from yprov_workflows.environment import HOST, current_user, file_sha256
 from yprov_workflows.hashing import FileHasher
 from yprov_workflows.records import Agents, Code, FileRecord, RunStart, ValueRecord
-from yprov_workflows.values import REDACTED, Value, looks_secret
+from yprov_workflows.redaction import REDACTED, Redactor
+from yprov_workflows.values import Value
 
 
 @dataclass
@@ -34,7 +35,7 @@ def sort_arguments(
     parameters: Mapping[str, Any],
     task_inputs: Mapping[str, Iterable[Any]],
     hasher: FileHasher,
-    redact: bool,
+    redactor: Redactor,
 ) -> Arguments:
     """Paths become files; results of upstream task runs become upstream edges; the rest values."""
     found = Arguments()
@@ -45,16 +46,17 @@ def sort_arguments(
         records = [hasher.record(p) for p in paths]
         found.files += [r for r in records if r.kind != "missing"]  # to be written: no input
         if not paths and not upstream:
-            _add_value(found, name, value, redact)
+            _add_value(found, name, value, redactor)
     found.informed_by = _task_run_ids(task_inputs.get("wait_for", ()))
     return found
 
 
-def _add_value(found: Arguments, name: str, value: Any, redact: bool) -> None:
-    if redact and looks_secret(name):
+def _add_value(found: Arguments, name: str, value: Any, redactor: Redactor) -> None:
+    if redactor.is_secret_name(name):
+        redactor.remember(value)
         found.params[name] = REDACTED
         return
-    record = describe(value)
+    record = describe(value, redactor)
     found.params[name] = typed_preview(record)
     found.values[name] = record
 
@@ -73,10 +75,13 @@ def paths_in(value: Any, limit: int = 1000) -> list[str]:
     return [str(os.fspath(v)) for v in items if isinstance(v, os.PathLike)]
 
 
-def result_record(value: Any, hasher: FileHasher) -> tuple[tuple[FileRecord, ...], ValueRecord]:
-    """Returned paths are generated files; every result is also described as a value."""
+def result_record(
+    value: Any, hasher: FileHasher, redactor: Redactor, preview: bool
+) -> tuple[tuple[FileRecord, ...], ValueRecord]:
+    """Returned paths are generated files; every result is also described as a value, under the
+    same rules as arguments (secret keys hidden, credential-shaped text never shown)."""
     files = tuple(hasher.record(path) for path in paths_in(value))
-    return tuple(f for f in files if f.kind != "missing"), describe(value)
+    return tuple(f for f in files if f.kind != "missing"), describe(value, redactor, preview)
 
 
 def code_of(fn: Callable[..., Any]) -> Code:

@@ -52,7 +52,7 @@ def _top_level(context: Any, fn: Callable[..., Any]) -> Iterator[Outcome]:
     config = session.settings()
     run_dir = session.run_dir_for(str(context.flow_run.id), config)
     recorder = Recorder(config, run_dir.parent, warn=session.log.warning)
-    params = typed_mapping(dict(context.parameters or {}), redact=config.redact)
+    params = typed_mapping(dict(context.parameters or {}), recorder.redactor)
     recorder.start(adapter.run_start(context.flow_run, context.flow, fn, utcnow(), params))
     monitor = Monitor(config.sample_tick_s) if config.sample_tick_s > 0 else None
     recording = session.FlowRecording(
@@ -125,15 +125,14 @@ def _subflow(
     finally:
         session.CURRENT.reset(token)
         with parent.recorder.guard(f"recording subflow {context.flow.name}"):
-            step = _subflow_step(context, code(), started, outcome, parent.flow_run_id)
+            step = _subflow_step(context, code(), started, outcome, parent)
             parent.recorder.record_step(step)
 
 
 def _subflow_step(
-    context: Any, code: Code, started: Any, outcome: Outcome, parent_key: str
+    context: Any, code: Code, started: Any, outcome: Outcome, parent: session.FlowRecording
 ) -> StepRecord:
     flow_run = context.flow_run
-    config = session.settings()
     return StepRecord(
         run_id=str(flow_run.id),
         name=str(context.flow.name),
@@ -142,8 +141,8 @@ def _subflow_step(
         started=started,
         ended=utcnow(),
         status="failed" if outcome.error else "completed",
-        params=typed_mapping(dict(context.parameters or {}), redact=config.redact),
-        parent=parent_key,
+        params=typed_mapping(dict(context.parameters or {}), parent.recorder.redactor),
+        parent=parent.flow_run_id,
         attributes={
             "kind": "subflow",
             "flow_run_id": str(flow_run.id),

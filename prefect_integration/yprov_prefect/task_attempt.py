@@ -13,6 +13,7 @@ from yprov_prefect import adapter, session
 from yprov_prefect.task_usage import TaskMeasure
 from yprov_workflows.environment import HOST
 from yprov_workflows.records import Code, FileRecord, RunStart, StepRecord, Usage, ValueRecord
+from yprov_workflows.redaction import Redactor
 from yprov_workflows.settings import Settings
 from yprov_workflows.usage.watch import SeriesPlan
 from yprov_workflows.values import Value
@@ -56,9 +57,10 @@ def recorded(fn: Callable[..., Any], code: Callable[[], Code]) -> Iterator[Outco
         yield Outcome()
         return
     started = utcnow()
+    redactor = _redactor(config)
     try:
         args = adapter.sort_arguments(
-            context.parameters, context.task_run.task_inputs, session.hasher(), config.redact
+            context.parameters, context.task_run.task_inputs, session.hasher(), redactor
         )
     except Exception as problem:
         session.report(problem, f"describing the arguments of {context.task.name}", config)
@@ -71,7 +73,7 @@ def recorded(fn: Callable[..., Any], code: Callable[[], Code]) -> Iterator[Outco
     finally:
         usage = measure.stop(session.hasher())
         try:
-            _journal(context, code, args, outcome, started, usage)
+            _journal(context, code, args, outcome, started, usage, redactor)
         except Exception as problem:
             session.report(problem, f"recording task {context.task.name}", config)
 
@@ -88,6 +90,14 @@ def _watching(run: Any, config: Settings) -> tuple[str, SeriesPlan]:
     return attempt, SeriesPlan(run_dir / "series" / f"{name}.csv", config.series_after_s)
 
 
+def _redactor(config: Settings) -> Redactor:
+    """The flow's redactor in its process (it knows the flow's secrets); a new one elsewhere."""
+    current = session.CURRENT.get()
+    if current is not None and session.in_flow_process():
+        return current.recorder.redactor
+    return config.redactor()
+
+
 def _task_context() -> Any:
     from prefect.context import TaskRunContext
 
@@ -101,8 +111,9 @@ def _journal(
     outcome: Outcome,
     started: datetime,
     usage: Usage,
+    redactor: Redactor,
 ) -> None:
-    step = _step(context, code(), args, outcome, started, usage)
+    step = _step(context, code(), args, outcome, started, usage, redactor)
     current = session.CURRENT.get()
     if current is not None and session.in_flow_process():
         current.recorder.record_step(step)  # the flow's open journal: no open/close per task
@@ -111,7 +122,7 @@ def _journal(
     run_dir = session.run_dir_for(str(run.flow_run_id), session.settings())
     if not (run_dir / "journal.jsonl").exists():
         session.append(run_dir, _orphan_start(run, started))
-    session.append(run_dir, step)
+    session.append(run_dir, redactor.scrub_record(step))  # no secret reaches the disk
 
 
 def _orphan_start(run: Any, started: datetime) -> RunStart:
@@ -133,6 +144,7 @@ def _step(
     outcome: Outcome,
     started: datetime,
     usage: Usage,
+    redactor: Redactor,
 ) -> StepRecord:
     run = context.task_run
     hasher = session.hasher()
@@ -140,7 +152,8 @@ def _step(
     result: ValueRecord | None = None
     inputs = tuple(args.files)
     if outcome.has_result and outcome.error is None:
-        outputs, result = adapter.result_record(outcome.result, hasher)
+        previews = session.settings().result_previews
+        outputs, result = adapter.result_record(outcome.result, hasher, redactor, previews)
         rewritten = {f.path for f in outputs} - {f.path for f in inputs if f in outputs}
         inputs = tuple(f for f in inputs if f.path not in rewritten)  # an output's old version
     return StepRecord(

@@ -40,6 +40,15 @@ class ExecutorSettings(ExecutorSettingsBase):
             "env_var": False,
         },
     )
+    secret_names: Optional[str] = field(  # noqa: UP045
+        default=None,
+        metadata={
+            "help": "More names to treat as secret: comma-separated regular expressions, matched "
+            "anywhere in a param, config or environment variable name, case-insensitive (also "
+            "YPROV_SECRET_NAMES). Their values are redacted and scrubbed from every other text.",
+            "env_var": False,
+        },
+    )
 
     sample_tick: Optional[float] = field(  # noqa: UP045
         default=None,

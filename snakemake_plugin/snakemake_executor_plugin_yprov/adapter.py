@@ -13,10 +13,11 @@ from yprov_workflows import __version__
 from yprov_workflows.environment import HOST, current_user, file_sha256
 from yprov_workflows.hashing import FileHasher
 from yprov_workflows.records import Agents, Code, FileRecord, RunStart
+from yprov_workflows.redaction import Redactor
 from yprov_workflows.values import Value, to_value, typed_mapping
 
 
-def run_start(workflow: Any, run_id: str, started: datetime, redact: bool) -> RunStart:
+def run_start(workflow: Any, run_id: str, started: datetime, redactor: Redactor) -> RunStart:
     """The opening record of a Snakemake run."""
     import snakemake
 
@@ -30,9 +31,14 @@ def run_start(workflow: Any, run_id: str, started: datetime, redact: bool) -> Ru
         workdir=str(workflow.workdir_init),
         command_line=tuple(sys.argv),
         targets=_targets(workflow),
-        config=typed_mapping(dict(workflow.config), redact=redact),
+        config=run_config(workflow, redactor),
         host=HOST,
     )
+
+
+def run_config(workflow: Any, redactor: Redactor) -> dict[str, Value]:
+    """The workflow's config (from config files and `--config`), secrets hidden at any depth."""
+    return typed_mapping(dict(workflow.config), redactor)
 
 
 def _targets(workflow: Any) -> tuple[str, ...]:
@@ -50,20 +56,34 @@ def job_key(job: Any) -> str:
 def files(
     hasher: FileHasher, paths: Iterable[Any], base: str | None = None
 ) -> tuple[FileRecord, ...]:
-    """File records for the given paths, read from `base` (a shadow folder) when set."""
-    plain = [str(p) for p in paths]
-    return tuple(
-        hasher.record(p, location=os.path.join(base, p) if base and not os.path.isabs(p) else None)
-        for p in plain
-    )
+    """File records for the given paths (normalised, as directory members are named), read from
+    `base` (a shadow folder) when set."""
+    plain = [os.path.normpath(str(p)) for p in paths]
+    return tuple(hasher.record(p, location=_located(p, base)) for p in plain)
 
 
-def params(job: Any, redact: bool) -> dict[str, Value]:
+def _located(path: str, base: str | None) -> str | None:
+    return os.path.join(base, path) if base and not os.path.isabs(path) else None
+
+
+def logs(job: Any) -> list[str]:
+    """Where the job's log files are while it runs (in its shadow folder, if it has one)."""
+    return [_located(str(p), job.shadow_dir) or str(p) for p in job.log]
+
+
+def benchmarks(job: Any) -> list[str]:
+    """The job's benchmark file: Snakemake writes it outside any shadow folder once the job's
+    code succeeded, before the job's worker ends."""
+    benchmark = getattr(job, "benchmark", None)
+    return [str(benchmark)] if benchmark else []
+
+
+def params(job: Any, redactor: Redactor) -> dict[str, Value]:
     """Named params keep their names; positional ones are called `_0`, `_1`, ..."""
     named = dict(job.params.items())
     named_ids = {id(v) for v in named.values()}
     positional = {f"_{i}": v for i, v in enumerate(job.params) if id(v) not in named_ids}
-    return typed_mapping({**positional, **named}, redact=redact)
+    return typed_mapping({**positional, **named}, redactor)
 
 
 def wildcards(job: Any) -> dict[str, Value]:

@@ -3,7 +3,9 @@
 Hooks (all in Snakemake's executor API or its local executor, guarded by tests):
 - `cached_or_run` runs in the worker thread of every single job: we hash inputs, run the job while
   collecting the usage of every process the thread reaps (see `measuring.py`), hash its outputs.
-- `spawn_job` runs `run:` jobs in their own process: we reap it with `wait4` for exact usage.
+- `spawn_job` runs `run:` jobs in their own process: we reap it with `wait4` for exact usage. That
+  process runs this executor too (`additional_general_args`), which leaves the job's real error in a
+  file for us (`failures.py`); its output is untouched.
 - `handle_job_success` / `handle_job_error` come after Snakemake checked the outputs: the attempt
   is then written to the journal, as completed or failed.
 - `shutdown` / `cancel` close the run and assemble the document.
@@ -12,7 +14,6 @@ Hooks (all in Snakemake's executor API or its local executor, guarded by tests):
 from __future__ import annotations
 
 import os
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -25,17 +26,19 @@ from snakemake.executors.local import run_wrapper
 from snakemake.logging import logger
 from snakemake_interface_common.exceptions import WorkflowError
 
-from snakemake_executor_plugin_yprov import adapter
+from snakemake_executor_plugin_yprov import adapter, failures
 from snakemake_executor_plugin_yprov.attempt import Attempt
 from snakemake_executor_plugin_yprov.measuring import measure_shell_processes
 from yprov_workflows.environment import HOST
 from yprov_workflows.errors import RecordingError
 from yprov_workflows.recorder import Recorder, utcnow
 from yprov_workflows.records import RunStart, Status, StepRecord
+from yprov_workflows.redaction import Redactor
 from yprov_workflows.runs import new_run_id
 from yprov_workflows.settings import Settings
+from yprov_workflows.usage.launcher import Launcher
 from yprov_workflows.usage.monitor import Monitor
-from yprov_workflows.usage.process import ThreadUsage, reap
+from yprov_workflows.usage.process import ThreadUsage
 from yprov_workflows.usage.watch import SeriesPlan, Watch
 from yprov_workflows.vocabulary import safe
 
@@ -51,6 +54,7 @@ class Executor(LocalExecutor):
         self._unmeasure: Callable[[], None] | None = None
         self._opening: tuple[Recorder, RunStart] | None = None
         self._monitor: Monitor | None = None
+        self._launcher: Launcher | None = None
         if self.workflow.is_main_process:
             self._prepare_run()
 
@@ -62,6 +66,7 @@ class Executor(LocalExecutor):
             out_dir=Path(ours.out) if ours and ours.out else None,
             strict=True if ours and ours.strict else None,
             redact=False if ours and ours.no_redact else None,
+            secret_names=_patterns(ours.secret_names) if ours and ours.secret_names else None,
             sample_tick_s=ours.sample_tick if ours else None,
             series_after_s=ours.series_after if ours else None,
         )
@@ -77,7 +82,7 @@ class Executor(LocalExecutor):
             return
         workdir = Path(self.workflow.workdir_init)
         recorder = Recorder(settings, settings.resolve_out_dir(workdir), warn=logger.warning)
-        start = adapter.run_start(self.workflow, new_run_id(), utcnow(), settings.redact)
+        start = adapter.run_start(self.workflow, new_run_id(), utcnow(), recorder.redactor)
         self._opening = (recorder, start)
 
     def run_jobs(self, jobs: Any) -> None:
@@ -87,11 +92,19 @@ class Executor(LocalExecutor):
         super().run_jobs(jobs)
 
     def _open_run(self, recorder: Recorder, start: RunStart) -> None:
+        self._note_secret_params(recorder)
         self._raise_strict(recorder.start, start)
         if recorder.active:
             self._recorder = recorder
-            self._unmeasure = measure_shell_processes(self._usage)
+            self._launcher = Launcher()
+            self._unmeasure = measure_shell_processes(self._usage, self._launcher)
             self._monitor = Monitor(recorder.settings.sample_tick_s)
+
+    def _note_secret_params(self, recorder: Recorder) -> None:
+        """Secret-named params of every job to run, so no earlier record can carry their values."""
+        with recorder.guard("noting the jobs' secret params"):
+            for job in self.workflow.dag.needrun_jobs():
+                adapter.params(job, recorder.redactor)
 
     def _raise_strict(self, func: Any, *args: Any) -> Any:
         try:
@@ -117,9 +130,11 @@ class Executor(LocalExecutor):
             self._unmeasure = None
         if self._monitor is not None:
             self._monitor.close()
+        if self._launcher is not None:
+            self._launcher.close()
         if recorder is None:
             return
-        self._record_unreported(recorder)
+        self._record_unreported(recorder, status)
         document = self._raise_strict(recorder.finish, status)
         if document is not None:
             logger.info(
@@ -131,7 +146,7 @@ class Executor(LocalExecutor):
     def cached_or_run(self, job: Any, run_func: Any, *args: Any) -> None:
         recorder = self._recorder
         if recorder is None:
-            return super().cached_or_run(job, run_func, *args)
+            return self._run_unrecorded(job, run_func, *args)
         attempt = self._begin(recorder, job)
         attempt.in_thread = run_func is run_wrapper and bool(job.is_run)
         watch = self._watch(recorder, job)
@@ -140,17 +155,44 @@ class Executor(LocalExecutor):
             try:
                 super().cached_or_run(job, run_func, *args)
             except BaseException as exc:
-                attempt.error = attempt.error or _describe(exc)
-                attempt.exit_code = attempt.exit_code or _exit_code(exc)
+                with recorder.guard(f"describing the error of {job.rule.name}"):
+                    attempt.error = attempt.error or failures.describe(job, exc, adapter.logs(job))
+                    attempt.exit_code = attempt.exit_code or failures.exit_code(exc)
                 raise
             else:
                 with recorder.guard(f"hashing outputs of {job.rule.name}"):
                     attempt.outputs = adapter.files(recorder.hasher, job.output, job.shadow_dir)
+                with recorder.guard(f"hashing the benchmark file of {job.rule.name}"):
+                    attempt.benchmarks = adapter.files(recorder.hasher, adapter.benchmarks(job))
             finally:
                 attempt.finish(time.thread_time() - cpu0, reaped)
                 attempt.sampled, attempt.series = watch.stop(attempt.wall_s(), recorder.hasher)
                 with recorder.guard(f"hashing logs of {job.rule.name}"):
                     attempt.logs = adapter.files(recorder.hasher, job.log, job.shadow_dir)
+
+    def _run_unrecorded(self, job: Any, run_func: Any, *args: Any) -> None:
+        """No recording here; in a spawned job's process, leave its error for the main process."""
+        report = None if self.workflow.is_main_process else os.getenv(failures.REPORT_VARIABLE)
+        try:
+            super().cached_or_run(job, run_func, *args)
+        except BaseException as exc:
+            if report:
+                scrub = self._spawned_redactor(job).scrub
+                failures.write_report(report, job, exc, adapter.logs(job), scrub)
+            raise
+
+    def _spawned_redactor(self, job: Any) -> Redactor:
+        """In a spawned job's process: the secrets the main process would hide (the environment,
+        its name patterns, the job's params and the config), so the report holds none."""
+        redactor = Settings.from_env().redactor()
+        adapter.params(job, redactor)
+        adapter.run_config(self.workflow, redactor)
+        return redactor
+
+    def additional_general_args(self) -> str:
+        """A spawned `run:` job's process runs this executor too, to report the job's error."""
+        args = str(super().additional_general_args())
+        return f"{args} {failures.SPAWN_ARGS}" if self._recorder is not None else args
 
     def _watch(self, recorder: Recorder, job: Any) -> Watch:
         """The sampler watches the processes the job starts (none yet: they join as they start)."""
@@ -170,22 +212,29 @@ class Executor(LocalExecutor):
         return attempt
 
     def spawn_job(self, job: Any) -> None:
-        """Run a `run:` job in its own Snakemake process, reaped with wait4 for exact usage."""
+        """Run a `run:` job in its own Snakemake process, started from the launcher and reaped
+        with wait4 for exact usage."""
         _, attempt = self._attempts.get((id(job), job.attempt), (None, None))
         if attempt is None:
             return super().spawn_job(job)
         cmd = self.format_job_exec(job)
         logger.debug(f"spawned job: {cmd}")
-        process = subprocess.Popen(cmd, shell=True)
-        self._usage.spawned(process.pid)
-        _, status, usage = reap(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
+        report = self._report_path(job)
+        launcher = self._launcher
+        popen = launcher.popen_class(self._usage) if launcher else self._usage.popen_class()
+        settings = self._recorder.settings if self._recorder else Settings()
+        process = popen(cmd, shell=True, env=failures.with_report(report, settings.secret_names))
+        process.wait()  # reports the process tree's usage to this thread's collector
         attempt.spawned = True
-        if usage is not None:
-            self._usage.report(usage)
         if process.returncode:
             attempt.exit_code = process.returncode
+            attempt.error = failures.read_report(report) or failures.spawned_failed(process)
             raise SpawnedJobError()
+
+    def _report_path(self, job: Any) -> Path:
+        recorder = self._recorder
+        folder = recorder.run_dir if recorder and recorder.run_dir else Path(".")
+        return folder / f".{safe(f'{job.rule.name}-{job.jobid}-{job.attempt}')}.error"
 
     # -- Snakemake's verdict, in the scheduler thread -----------------------------------------
 
@@ -213,17 +262,17 @@ class Executor(LocalExecutor):
             self._raise_strict(recorder.record_step, step)
             self._final[step.key] = status
 
-    def _record_unreported(self, recorder: Recorder) -> None:
-        """Attempts Snakemake never gave a verdict on (it stopped first) are kept, marked so."""
+    def _record_unreported(self, recorder: Recorder, run_status: Status) -> None:
+        """Attempts Snakemake never accepted as finished (it stopped first) are kept, marked so,
+        and never `completed`: their outputs are not claimed (Snakemake marks them incomplete)."""
         with self._lock:
             pending, self._attempts = list(self._attempts.values()), {}
+        stopped: Status = "cancelled" if run_status == "cancelled" else "incomplete"
         for job, attempt in pending:
             attempt.unreported = True
-            ran: Status = "completed" if attempt.ended else "incomplete"
-            self._record(recorder, job, attempt, "failed" if attempt.error else ran)
+            self._record(recorder, job, attempt, "failed" if attempt.error else stopped)
 
     def _step(self, recorder: Recorder, job: Any, attempt: Attempt, status: Status) -> StepRecord:
-        redact = recorder.settings.redact
         return StepRecord(
             run_id=recorder.run_dir.name if recorder.run_dir else "",
             name=str(job.rule.name),
@@ -235,7 +284,8 @@ class Executor(LocalExecutor):
             inputs=attempt.inputs,
             outputs=attempt.outputs if status == "completed" else (),
             logs=attempt.logs,
-            params=adapter.params(job, redact),
+            benchmarks=attempt.benchmarks,
+            params=adapter.params(job, recorder.redactor),
             wildcards=adapter.wildcards(job),
             resources=adapter.resources(job),
             attributes=adapter.attributes(job) | attempt.verdict(),
@@ -248,22 +298,5 @@ class Executor(LocalExecutor):
         )
 
 
-def _describe(exc: BaseException) -> str:
-    """The original error (Snakemake wraps it in RuleException), type and first line."""
-    root = _chain(exc)[-1]
-    lines = str(root).strip().splitlines()
-    return f"{type(root).__name__}: {lines[0] if lines else ''}"[:1000]
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    chain: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = current.__cause__ or current.__context__
-    return chain
-
-
-def _exit_code(exc: BaseException) -> int | None:
-    codes = [getattr(e, "returncode", None) for e in _chain(exc)]
-    return next((c for c in codes if isinstance(c, int)), None)
+def _patterns(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.split(",") if p.strip())

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from yprov_workflows.redaction import Redactor
 from yprov_workflows.values import REDACTED, looks_secret, to_value, typed_mapping
 
 
@@ -62,5 +63,5 @@ def test_ordinary_names(name: str) -> None:
 
 def test_mapping_redacts_by_default_and_can_keep() -> None:
     values = {"password": "hunter2", "lr": 0.1}
-    assert typed_mapping(values) == {"password": REDACTED, "lr": 0.1}
-    assert typed_mapping(values, redact=False) == values
+    assert typed_mapping(values, Redactor()) == {"password": REDACTED, "lr": 0.1}
+    assert typed_mapping(values, Redactor(enabled=False)) == values
