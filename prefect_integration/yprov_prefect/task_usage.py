@@ -68,11 +68,29 @@ def _usage(figures: dict[str, int | float], alone: bool, own_process: bool) -> U
         return Usage(values, "rusage_thread", _SHARED)
     for own, child in zip(("cpu_user_s", "cpu_system_s", "cpu_total_s"), CHILDREN, strict=True):
         values[own] = round(float(figures[own]) + float(figures[child]), 6)
+    missing = _inherited_children_peak(values)
     if not own_process:
-        return Usage(values, "rusage_thread+children", _IN_FLOW)
-    peak = max(peak_rss_bytes() or 0, int(figures.get("children_max_rss_bytes", 0)))
+        return Usage(values, "rusage_thread+children", _IN_FLOW, missing=missing)
+    peak = max(peak_rss_bytes() or 0, int(values.get("children_max_rss_bytes", 0)))
     values["max_rss_bytes"] = peak
-    return Usage(values, "rusage_thread+children", _OWN)
+    return Usage(values, "rusage_thread+children", _OWN, missing=missing)
+
+
+def _inherited_children_peak(values: dict[str, Value]) -> dict[str, str]:
+    """Drop a children's peak RSS that may be only the pages they inherited from this process.
+
+    Linux counts what a child inherits from its parent before `exec` in the child's peak RSS, so
+    a child's figure up to the parent's own peak (VmHWM: what a child forked from it can have
+    inherited) may be the parent's pages (a task that ran `echo` from a 150 MiB flow process would
+    show 150 MiB). Above it, the figure is the child's own."""
+    child, parent = values.get("children_max_rss_bytes"), peak_rss_bytes()
+    if not isinstance(child, int) or parent is None or child > parent:
+        return {}
+    del values["children_max_rss_bytes"]
+    return {
+        "children_max_rss": f"each child counts, until it calls exec, the pages of the "
+        f"{parent / 2**20:.0f} MiB process that started it; no child's peak was above that"
+    }
 
 
 _SHARED = (
