@@ -8,6 +8,7 @@ Needs only Python 3.11+. Prints where the PROV-JSON document is and a short summ
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,13 @@ def main() -> None:
     run(PYTHON, "-m", "yprov_workflows", "validate", document)
     print(f"\nProvenance document: {document}")
     run(PYTHON, "-m", "yprov_workflows", "show", document)
+    venv = os.path.relpath(VENV)
+    print(
+        f"\nThe yprov command is in the virtual environment, not on your PATH:\n"
+        f"  {venv}/bin/yprov show {document}\n"
+        f"  {venv}/bin/yprov validate {document}\n"
+        f"or activate the environment first: source {venv}/bin/activate"
+    )
 
 
 if __name__ == "__main__":

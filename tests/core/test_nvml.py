@@ -233,7 +233,7 @@ def test_energy_delta(before: int | None, after: int | None, delta: int | None) 
 def test_missing_library_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pynvml", None)  # makes `import pynvml` raise ImportError
     gpus = Gpus.open()
-    assert gpus.reason == "no NVIDIA GPU library: pip install 'yprov-workflows[gpu]'"
+    assert gpus.reason == "no NVIDIA GPU library: pip install nvidia-ml-py (the gpu extra)"
     assert gpus.devices == ()
     assert gpus.sample() == []
     assert gpus.energy_mj() == {}

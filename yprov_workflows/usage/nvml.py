@@ -37,7 +37,7 @@ __all__ = ["GpuDevice", "GpuSample", "Gpus", "energy_delta_mj"]
 _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-_NO_LIBRARY = "no NVIDIA GPU library: pip install 'yprov-workflows[gpu]'"
+_NO_LIBRARY = "no NVIDIA GPU library: pip install nvidia-ml-py (the gpu extra)"
 _SHADOWED = (
     "the deprecated 'pynvml' package shadows NVIDIA's nvidia-ml-py: "
     "pip uninstall pynvml && pip install nvidia-ml-py"
