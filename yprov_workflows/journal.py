@@ -38,6 +38,7 @@ from pathlib import Path
 
 from yprov_workflows.errors import JournalError
 from yprov_workflows.records import Record, RunStart, StepRecord, from_json, to_line
+from yprov_workflows.redaction import Redactor
 
 FORMAT = "yprov-workflows-journal"
 VERSION = 2
@@ -61,8 +62,12 @@ class JournalWriter:
         self._empty = True  # until a look at the file says otherwise
         self._torn = False  # a write failed part-way: the file ends inside a line
 
-    def append(self, record: Record) -> None:
+    def append(self, record: Record, redactor: Redactor | None = None) -> None:
+        """Append one record; with a `redactor`, its remembered secrets are scrubbed first (one
+        search of the line; only a record that holds one is rebuilt)."""
         line = framed_line(record)
+        if redactor is not None and redactor.found_in(line):
+            line = framed_line(redactor.scrub_record(record))
         with self._lock:
             if self._flock:
                 fcntl.flock(self._fd, fcntl.LOCK_EX)

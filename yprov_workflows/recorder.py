@@ -123,7 +123,7 @@ class Recorder:
             # The recording process owns the journal: no flock (see journal.py).
             journal = JournalWriter(journal_path(run_dir), lock=False)
             try:
-                journal.append(self.redactor.scrub_record(start))
+                journal.append(start, self.redactor)
             except BaseException:
                 journal.close()
                 raise
@@ -135,7 +135,7 @@ class Recorder:
         if self._journal is None:
             return
         with self.guard(f"recording step {step.name}"):
-            self._journal.append(self.redactor.scrub_record(step))
+            self._journal.append(step, self.redactor)
             self.steps += 1
 
     def finish(self, status: Status) -> Path | None:

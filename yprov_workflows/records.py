@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
-import types
-import typing
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from yprov_workflows.conformance import wrong_field
 from yprov_workflows.values import Value
 
 Status = Literal["completed", "failed", "cancelled", "incomplete", "cached"]
@@ -229,65 +227,10 @@ def from_json(data: dict[str, Any]) -> Record:
         f.name: _decode(f.name, data[f.name]) for f in dataclasses.fields(cls) if f.name in data
     }
     record = cls(**kwargs)
-    wrong = _wrong_field(record)
+    wrong = wrong_field(record)
     if wrong is not None:
         raise TypeError(f"{data['kind']} record: {wrong} has the wrong type")
     return record
-
-
-def _wrong_field(record: Any) -> str | None:
-    """The first field of a (nested) record whose value does not match its declared type."""
-    hints = _hints(type(record))
-    for f in dataclasses.fields(record):
-        if not _conforms(getattr(record, f.name), hints[f.name]):
-            return f.name
-    return None
-
-
-_HINTS: dict[type, dict[str, Any]] = {}
-
-
-def _hints(cls: type) -> dict[str, Any]:
-    if cls not in _HINTS:
-        _HINTS[cls] = typing.get_type_hints(cls)
-    return _HINTS[cls]
-
-
-def _conforms(value: Any, hint: Any) -> bool:
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        return any(_conforms(value, a) for a in args)
-    if origin is Literal:
-        return value in args
-    if origin is tuple:
-        return isinstance(value, tuple) and _items_conform(value, args)
-    if origin is dict:
-        return isinstance(value, dict) and all(
-            isinstance(k, str) and _conforms(v, args[1]) for k, v in value.items()
-        )
-    return _scalar_conforms(value, hint)
-
-
-def _items_conform(value: tuple[Any, ...], args: tuple[Any, ...]) -> bool:
-    if len(args) == 2 and args[1] is Ellipsis:
-        return all(_conforms(v, args[0]) for v in value)
-    return len(value) == len(args) and all(
-        _conforms(v, a) for v, a in zip(value, args, strict=True)
-    )
-
-
-def _scalar_conforms(value: Any, hint: Any) -> bool:
-    if hint is type(None):
-        return value is None
-    if hint in (int, float) and isinstance(value, bool):
-        return False
-    if hint is float:
-        return isinstance(value, int | float) and math.isfinite(value)
-    if hint is datetime:
-        return isinstance(value, datetime) and value.tzinfo is not None
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return isinstance(value, hint) and _wrong_field(value) is None
-    return isinstance(value, hint)
 
 
 def _decode(name: str, value: Any) -> Any:

@@ -16,6 +16,7 @@ short value would match unrelated text.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import threading
 from collections.abc import Iterable, Mapping
@@ -35,6 +36,9 @@ SECRET_SUFFIXES = (
     "accesskey",
 )
 MIN_SCRUB_CHARS = 6
+# Environment variables whose names match the rules but never hold a secret (`pwd`: the shell's
+# working directory, not a password).
+NOT_SECRET_ENVIRONMENT = frozenset({"PWD", "OLDPWD"})
 MAX_DEPTH = 20
 # Well-known shapes of credentials, for values that carry no name (a task's returned value).
 TOKEN_SHAPES = re.compile(
@@ -82,6 +86,7 @@ class Redactor:
         self._names = compile_names(extra_names)
         self._secrets: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        self._in_json: re.Pattern[bytes] | None = None
         self._lock = threading.Lock()
 
     def is_secret_name(self, name: str) -> bool:
@@ -130,7 +135,7 @@ class Redactor:
     def remember_environment(self, environ: Mapping[str, str]) -> None:
         """Scrub the values of secret-looking environment variables."""
         for name, value in environ.items():
-            if self.is_secret_name(name):
+            if name not in NOT_SECRET_ENVIRONMENT and self.is_secret_name(name):
                 self._add(value)
 
     def _add(self, text: str) -> None:
@@ -139,7 +144,7 @@ class Redactor:
         with self._lock:
             if text not in self._secrets:
                 self._secrets.add(text)
-                self._pattern = None
+                self._pattern = self._in_json = None
 
     # -- scrubbing ----------------------------------------------------------------------------
 
@@ -151,6 +156,17 @@ class Redactor:
                 ordered = sorted(self._secrets, key=len, reverse=True)
                 self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
             return self._pattern
+
+    def found_in(self, line: bytes) -> bool:
+        """Whether a record's JSON line (`ensure_ascii`, as the journal writes it) holds a
+        remembered value: one regular-expression search, so that only such records are walked."""
+        with self._lock:
+            if self._in_json is None and self._secrets:
+                escaped = (json.dumps(s)[1:-1].encode() for s in self._secrets)
+                ordered = sorted(escaped, key=len, reverse=True)
+                self._in_json = re.compile(b"|".join(re.escape(s) for s in ordered))
+            in_json = self._in_json
+        return in_json is not None and in_json.search(line) is not None
 
     def scrub(self, text: str) -> str:
         pattern = self.pattern

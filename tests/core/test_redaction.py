@@ -127,3 +127,12 @@ def test_recorder_scrubs_before_the_journal(tmp_path: Path) -> None:
     journal = (tmp_path / "r1" / "journal.jsonl").read_text()
     assert "sk-LIVE-abc" not in journal
     assert len(read_journal(tmp_path / "r1" / "journal.jsonl").records) == 3
+
+
+def test_the_shells_working_directory_is_not_a_password() -> None:
+    redactor = Settings().redactor(
+        {"PWD": "/home/me/project", "OLDPWD": "/home/me", "DB_PWD": "pw-12345678"}
+    )
+    assert redactor.scrub("/home/me/project/data.csv") == "/home/me/project/data.csv"
+    assert redactor.scrub("pw-12345678") == REDACTED
+    assert redactor.pattern is not None and redactor.scrub_record("x") == "x"

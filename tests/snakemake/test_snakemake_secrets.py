@@ -51,13 +51,14 @@ def test_secret_values_never_reach_the_journal_or_the_document(workdir: Path) ->
         "--keep-going",
         "--config",
         "api_token=sk-cli-XYZ789",
-        env={"MY_TOKEN": "envsecret-99999", "YPROV_SECRET_NAMES": "^pin$"},
+        env={"MY_TOKEN": "envsecret-99999", "YPROV_SECRET_NAMES": "^pin$", "PWD": str(workdir)},
     )
     assert result.returncode != 0  # the failing rule fails, as without provenance
     written = _everything_written(workdir)
     leaked = [s for s in SECRETS if s in written]
     assert not leaked, f"secrets in .yprov: {leaked}"
     run = latest(workdir)
+    assert run.run["ywf:workdir"] == str(workdir)  # $PWD is not a password
     assert run.run["config:db"] == '{"host":"x","password":"[redacted]"}'
     assert run.run["config:api_token"] == "[redacted]"
     assert "[redacted]" in run.run["ywf:command_line"]
