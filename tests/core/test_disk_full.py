@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import errno
 import os
-import subprocess
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,27 +19,6 @@ from yprov_workflows.settings import Settings
 from yprov_workflows.testing import RunDocument
 
 PAGE = 4096
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 256 KiB tmpfs (mounting one needs root: skipped with the reason otherwise)."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    command = ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)]
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-    except OSError as exc:
-        pytest.skip(f"a real full disk needs `mount -t tmpfs`, which cannot run here: {exc}")
-    if result.returncode != 0:
-        pytest.skip(
-            f"a real full disk needs a small tmpfs; mounting one failed (root needed?): "
-            f"{result.stderr.strip()}"
-        )
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def fill(mount: Path) -> Path:

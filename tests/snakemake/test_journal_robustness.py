@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -107,27 +106,6 @@ rule free:
     params: mnt=config["mnt"]
     shell: "sleep 1; rm {params.mnt}/filler; touch {output}"
 """
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 512 KiB tmpfs (mounting one needs root: skipped with the reason otherwise)."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    command = ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount)]
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-    except OSError as exc:
-        pytest.skip(f"a real full disk needs `mount -t tmpfs`, which cannot run here: {exc}")
-    if result.returncode != 0:
-        pytest.skip(
-            "a real full disk needs a small tmpfs; mounting one failed (root needed?): "
-            f"{result.stderr.strip()}"
-        )
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_a_short_disk_full_costs_one_line_and_one_warning(workdir: Path, small_disk: Path) -> None:
