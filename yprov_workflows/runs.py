@@ -6,8 +6,11 @@ Layout under the output folder (default `.yprov/` in the workflow's working dire
       <run id>/journal.jsonl          the append-only journal, written while the run goes on
       <run id>/owner.lock             held by the recording process while the run goes on
       <run id>/<run id>.prov.json     the assembled PROV-JSON document
-      latest -> <run id>              a relative symlink to the newest run folder
       latest.prov.json -> <run id>/<run id>.prov.json
+      .latest -> <run id>             a relative symlink to the newest run folder
+      .links/<id> -> ../<run id>      another name of a run, e.g. a Prefect subflow run's id
+
+Only run folders have visible names that are folders: `<out>/*/` lists each run once.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from yprov_workflows.liveness import still_recording
 
 DEFAULT_DIR = ".yprov"
 DOCUMENT_SUFFIX = ".prov.json"
+LINKS = ".links"  # other names of runs; never a run folder itself
+LATEST = ".latest"  # the newest run folder
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -60,8 +65,11 @@ def write_document(path: Path, document: dict[str, Any]) -> None:
 
 
 def point_latest(out_dir: Path, run_dir: Path) -> None:
-    """Move the `latest` pointers to `run_dir`, atomically."""
-    _symlink(out_dir / "latest", run_dir.name)
+    """Move the `latest` pointers to `run_dir`, atomically (the folder pointer is hidden, so
+    that a glob of folders finds each run once; an older version's visible one is removed)."""
+    _symlink(out_dir / LATEST, run_dir.name)
+    if (out_dir / "latest").is_symlink():
+        (out_dir / "latest").unlink(missing_ok=True)
     _symlink(out_dir / f"latest{DOCUMENT_SUFFIX}", f"{run_dir.name}/{document_path(run_dir).name}")
 
 
@@ -77,7 +85,8 @@ def run_dirs(out_dir: Path) -> Iterator[Path]:
     if not out_dir.is_dir():
         return
     for child in sorted(out_dir.iterdir()):
-        if not child.is_symlink() and journal_path(child).is_file():
+        hidden = child.name.startswith(".")  # `.links` and temporary files
+        if not hidden and not child.is_symlink() and journal_path(child).is_file():
             yield child
 
 

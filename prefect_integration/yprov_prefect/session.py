@@ -1,12 +1,14 @@
 """Where a flow run's records go, found the same way from every process that runs its tasks.
 
 The top-level flow run's folder is `<out>/<flow run id>/`. A subflow adds a link
-`<out>/<subflow run id>` to that folder, so a task that knows only its own flow run id (in a
-process pool or a Dask worker) appends to the right journal. Nothing here is process-global
-except `ACTIVE`, which counts the measured task attempts running in this process (to say whether a
-task had its process to itself), `WORKER`, the sampler client of a worker process, and `PROBLEMS`,
-the recording problems of tasks that run away from their flow's process (each kind is said once
-per flow run in the process; the flow's own process counts them in its `Recorder`).
+`<out>/.links/<subflow run id>` to that folder, so a task that knows only its own flow run id (in a
+process pool or a Dask worker) appends to the right journal; the links stay out of the run folders'
+namespace (`<out>/*/` lists runs, not subflows). Nothing here is process-global except `ACTIVE`,
+which counts the measured task attempts running in this process and in each of its threads (to say
+whether a task had its process, or its thread, to itself), `WORKER`, the sampler client of a worker
+process, and `PROBLEMS`, the recording problems of tasks that run away from their flow's process
+(each kind is said once per flow run in the process; the flow's own process counts them in its
+`Recorder`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from yprov_workflows.hashing import FileHasher
 from yprov_workflows.journal import JournalWriter
 from yprov_workflows.recorder import Problems, Recorder
 from yprov_workflows.records import Record
-from yprov_workflows.runs import journal_path
+from yprov_workflows.runs import LINKS, journal_path
 from yprov_workflows.settings import Settings
 from yprov_workflows.usage.monitor import Monitor
 
@@ -45,27 +47,74 @@ class FlowRecording:
 CURRENT: ContextVar[FlowRecording | None] = ContextVar("yprov_flow_recording", default=None)
 
 
+@dataclass
+class _Overlap:
+    """The measured attempts running now in one place (a process or a thread), and how many have
+    begun there: enough to count the others an attempt overlapped, with no clock."""
+
+    running: int = 0
+    begun: int = 0
+
+    def enter(self) -> tuple[int, int]:
+        """(attempts running when this one began, attempts begun so far with this one)"""
+        mark = (self.running, self.begun + 1)
+        self.running += 1
+        self.begun += 1
+        return mark
+
+    def leave(self, mark: tuple[int, int]) -> int:
+        """How many other attempts ran here at some time between this one's start and end."""
+        self.running -= 1
+        return mark[0] + self.begun - mark[1]
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """Where an attempt stands at its start; `ActiveTasks.leave` turns it into overlaps."""
+
+    process: tuple[int, int]
+    thread: tuple[int, int]
+    thread_id: int
+
+    @property
+    def alone(self) -> bool:
+        """No other measured attempt ran in the process when this one began."""
+        return self.process[0] == 0
+
+
+@dataclass(frozen=True)
+class Overlaps:
+    """How many other measured attempts ran, while one did, in its process and in its thread
+    (async tasks interleaved on one event loop, or a task called inside another)."""
+
+    process: int
+    thread: int
+
+
 class ActiveTasks:
-    """Which measured task attempts run in this process, to say whether one ran alone."""
+    """Which measured task attempts run in this process and in each of its threads, to say
+    whether one ran alone. One lock, no system call."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.count = 0
-        self.entered = 0
+        self._process = _Overlap()
+        self._threads: dict[int, _Overlap] = {}  # only threads running an attempt now
 
-    def enter(self) -> int:
-        """A ticket: non-zero when no other attempt runs now."""
+    def enter(self) -> Ticket:
+        thread_id = threading.get_ident()
         with self._lock:
-            self.count += 1
-            self.entered += 1
-            return self.entered if self.count == 1 else 0
+            thread = self._threads.get(thread_id)
+            if thread is None:
+                thread = self._threads[thread_id] = _Overlap()
+            return Ticket(self._process.enter(), thread.enter(), thread_id)
 
-    def leave(self, ticket: int) -> bool:
-        """Whether the attempt ran alone from start to end (no other began meanwhile)."""
+    def leave(self, ticket: Ticket) -> Overlaps:
         with self._lock:
-            alone = ticket != 0 and self.entered == ticket and self.count == 1
-            self.count -= 1
-            return alone
+            thread = self._threads[ticket.thread_id]
+            overlaps = Overlaps(self._process.leave(ticket.process), thread.leave(ticket.thread))
+            if thread.running == 0:
+                del self._threads[ticket.thread_id]
+            return overlaps
 
 
 ACTIVE = ActiveTasks()
@@ -106,14 +155,28 @@ def settings() -> Settings:
 
 
 def run_dir_for(flow_run_id: str, config: Settings) -> Path:
-    return config.resolve_out_dir(Path.cwd()) / flow_run_id
+    """The run folder of a flow run: its own (a top-level run), or, for a subflow, the folder
+    its link in `<out>/.links/` names. A flow run with neither gets its own (a new run)."""
+    out_dir = config.resolve_out_dir(Path.cwd())
+    own = out_dir / flow_run_id
+    if own.is_dir():
+        return own
+    try:
+        return out_dir / Path(os.readlink(out_dir / LINKS / flow_run_id)).name
+    except OSError:  # no link: a top-level run not started yet, or a flow not recorded
+        return own
 
 
 def link_subflow(run_dir: Path, subflow_run_id: str) -> None:
-    """Let tasks of a subflow find the top-level run's folder by the subflow's run id."""
-    link = run_dir.parent / subflow_run_id
-    if not link.exists():
-        link.symlink_to(run_dir.name, target_is_directory=True)
+    """Let tasks of a subflow find the top-level run's folder by the subflow's run id, through
+    `<out>/.links/<subflow run id> -> ../<run id>` (a recording problem if it cannot be made)."""
+    link = run_dir.parent / LINKS / subflow_run_id
+    try:
+        link.parent.mkdir(exist_ok=True)
+        if not link.is_symlink():  # else linked already (the same subflow run, retried)
+            link.symlink_to(Path("..", run_dir.name), target_is_directory=True)
+    except OSError as problem:
+        report(problem, f"linking subflow run {subflow_run_id} to its run folder", settings())
 
 
 def append(run_dir: Path, record: Record) -> None:

@@ -7,7 +7,10 @@ on where it ran:
   its thread plus the child processes it reaped, its peak RSS that of the process (reset at the
   start) or of its largest child;
 * alone in the flow's process: CPU as above; memory is the flow process's, shared;
-* next to other tasks in one process: only the thread's CPU and IO are its own.
+* next to other tasks in one process: only the thread's CPU and IO are its own;
+* next to other tasks in one thread (async tasks interleaved on one event loop, or a task called
+  inside another): not even the thread's CPU and IO are its own; they are kept, as the thread's
+  (`thread_cpu_total_s`, ...), and never summed as the task's.
 
 The sampler adds gauges (the process tree), GPU and energy figures (see `yprov_workflows.usage`).
 """
@@ -23,18 +26,20 @@ from yprov_workflows.hashing import FileHasher
 from yprov_workflows.records import Usage
 from yprov_workflows.settings import Settings
 from yprov_workflows.usage.combine import with_sampled
+from yprov_workflows.usage.process import IO_FIELDS
 from yprov_workflows.usage.thread import ThreadMeter, peak_rss_bytes, reset_peak_rss
 from yprov_workflows.usage.watch import Guard, SeriesPlan, Watch
 from yprov_workflows.values import Value
 
 CHILDREN = ("children_cpu_user_s", "children_cpu_system_s", "children_cpu_total_s")
+THREAD = ("cpu_user_s", "cpu_system_s", "cpu_total_s", *IO_FIELDS.values())
 
 
 @dataclass
 class TaskMeasure:
     """Started before the body, stopped after it."""
 
-    ticket: int
+    ticket: session.Ticket
     own_process: bool
     meter: ThreadMeter
     watch: Watch
@@ -43,15 +48,19 @@ class TaskMeasure:
     @classmethod
     def start(cls, watch_id: str, series: SeriesPlan | None, config: Settings) -> TaskMeasure:
         ticket = session.ACTIVE.enter()
-        own = ticket != 0 and not session.in_flow_process() and reset_peak_rss()
-        watch = Watch(session.monitor(config), watch_id, _guard(config), series)
-        watch.start([os.getpid()])
+        try:
+            own = ticket.alone and not session.in_flow_process() and reset_peak_rss()
+            watch = Watch(session.monitor(config), watch_id, _guard(config), series)
+            watch.start([os.getpid()])
+        except BaseException:
+            session.ACTIVE.leave(ticket)  # else every later task here would count it as running
+            raise
         return cls(ticket, own, ThreadMeter(), watch, time.monotonic())
 
     def stop(self, hasher: FileHasher) -> Usage:
         figures = self.meter.stop()
-        alone = session.ACTIVE.leave(self.ticket)
-        usage = _usage(figures, alone, self.own_process and alone)
+        overlaps = session.ACTIVE.leave(self.ticket)
+        usage = _usage(figures, overlaps, self.own_process and overlaps.process == 0)
         sampled, series = self.watch.stop(time.monotonic() - self.t0, hasher)
         return with_sampled(usage, sampled, series)
 
@@ -60,11 +69,13 @@ def _guard(config: Settings) -> Guard:
     return lambda what: session.guarded(what, config)
 
 
-def _usage(figures: dict[str, int | float], alone: bool, own_process: bool) -> Usage:
+def _usage(figures: dict[str, int | float], overlaps: session.Overlaps, own_process: bool) -> Usage:
     values: dict[str, Value] = dict(figures)
-    if not alone:
+    if overlaps.process:
         for name in (*CHILDREN, "children_max_rss_bytes"):
             values.pop(name, None)
+        if overlaps.thread:
+            return _shared_thread(values, overlaps.thread)
         return Usage(values, "rusage_thread", _SHARED)
     for own, child in zip(("cpu_user_s", "cpu_system_s", "cpu_total_s"), CHILDREN, strict=True):
         values[own] = round(float(figures[own]) + float(figures[child]), 6)
@@ -76,6 +87,23 @@ def _usage(figures: dict[str, int | float], alone: bool, own_process: bool) -> U
     return Usage(values, "rusage_thread+children", _OWN, missing=missing)
 
 
+def _shared_thread(values: dict[str, Value], others: int) -> Usage:
+    """Other tasks ran on this task's thread meanwhile: its figures are the thread's, renamed
+    (`thread_cpu_total_s`, ...) so that no sum (run totals, CPU energy share) counts them as the
+    task's own, once per task that shared the thread."""
+    for name in THREAD:
+        if name in values:
+            values[f"thread_{name}"] = values.pop(name)
+    values["thread_other_tasks"] = others
+    note = (
+        f"shared: {others} other task(s) ran on this task's thread meanwhile (async tasks on one "
+        "event loop, or a task called inside another): thread_cpu_* and the thread_* IO figures "
+        "are the thread's over the task's time, not this task's own; process_* are the process's"
+    )
+    unattributed = {"cpu_energy_attributed": "no CPU time of its own to attribute energy by"}
+    return Usage(values, "rusage_thread_shared", note, missing=unattributed)
+
+
 def _inherited_children_peak(values: dict[str, Value]) -> dict[str, str]:
     """Drop a children's peak RSS that may be only the pages they inherited from this process.
 
@@ -83,8 +111,11 @@ def _inherited_children_peak(values: dict[str, Value]) -> dict[str, str]:
     a child's figure up to the parent's own peak (VmHWM: what a child forked from it can have
     inherited) may be the parent's pages (a task that ran `echo` from a 150 MiB flow process would
     show 150 MiB). Above it, the figure is the child's own."""
-    child, parent = values.get("children_max_rss_bytes"), peak_rss_bytes()
-    if not isinstance(child, int) or parent is None or child > parent:
+    child = values.get("children_max_rss_bytes")
+    if not isinstance(child, int):
+        return {}  # the common case: no child process, no /proc read
+    parent = peak_rss_bytes()
+    if parent is None or child > parent:
         return {}
     del values["children_max_rss_bytes"]
     return {
