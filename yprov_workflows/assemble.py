@@ -13,7 +13,8 @@ from yprov_workflows.runs import document_path, journal_path, write_document
 
 
 def assemble(run_dir: Path, warn: Warn | None = None) -> dict[str, Any]:
-    """The document of the run in `run_dir`; a run without an end record is marked incomplete.
+    """The document of the run in `run_dir`; a run without an end record is marked incomplete,
+    the last end record of one with several (corrections, see `RunEnd`) wins.
     Damaged journal lines are skipped, counted on the run and warned about once (see
     `read_journal`)."""
     contents = read_journal(journal_path(run_dir), warn)
@@ -21,7 +22,7 @@ def assemble(run_dir: Path, warn: Warn | None = None) -> dict[str, Any]:
     if start is None:
         raise JournalError(f"{journal_path(run_dir)} has no run_start record")
     steps = [r for r in contents.records if isinstance(r, StepRecord)]
-    end = next((r for r in contents.records if isinstance(r, RunEnd)), None)
+    end = next((r for r in reversed(contents.records) if isinstance(r, RunEnd)), None)
     return build_document(start, steps, end, contents.damaged_lines)
 
 

@@ -21,7 +21,7 @@ disk or a killed writer, changed on disk) is skipped and counted, and one warnin
 complete record that follows torn bytes on the same line (another process appended after them) is
 kept. A line whose fields have the wrong types is damaged too. Only a file that is unreadable,
 empty, not text, or without the journal header is an error. Records repeated under the same
-identity are kept once.
+identity are kept once (an end record's identity is all of it: a different later one corrects it).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from yprov_workflows.errors import JournalError
-from yprov_workflows.records import Record, RunStart, StepRecord, from_json, to_line
+from yprov_workflows.records import Record, RunEnd, RunStart, StepRecord, from_json, to_line
 from yprov_workflows.redaction import Redactor
 
 FORMAT = "yprov-workflows-journal"
@@ -256,7 +256,25 @@ def _dedupe(records: Iterator[Record]) -> Iterator[Record]:
 def _identity(record: Record) -> tuple[str, str]:
     if isinstance(record, StepRecord):
         return ("step", record.step_id)
+    if isinstance(record, RunEnd):
+        return ("end", to_line(record).decode())
     return (type(record).__name__, record.run_id)
+
+
+def last_record(path: Path, tail: int = 8192) -> Record | None:
+    """The record on a journal's last line, read from the end of the file (a look at the last
+    record without reading the whole journal); None when that line is torn, damaged, longer than
+    `tail` or the header, or the journal is not of the checksummed version."""
+    with path.open("rb") as handle:
+        start = max(0, handle.seek(0, os.SEEK_END) - tail)
+        handle.seek(start)
+        lines = handle.read().split(b"\n")
+    if len(lines) < (2 if start == 0 else 3) or lines[-1]:
+        return None  # no complete last line in the tail, or a torn one
+    try:
+        return _parse(lines[-2], checked=True)
+    except _UNREADABLE:
+        return None
 
 
 def find_run_start(contents: JournalContents) -> RunStart | None:

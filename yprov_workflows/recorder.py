@@ -24,6 +24,7 @@ from yprov_workflows.liveness import OwnerLock
 from yprov_workflows.records import RunEnd, RunStart, Status, StepRecord
 from yprov_workflows.runs import journal_path, point_latest, unassembled_runs
 from yprov_workflows.settings import Settings
+from yprov_workflows.values import Value
 
 Warn = Callable[[str], None]
 _log = logging.getLogger("yprov_workflows")
@@ -138,14 +139,15 @@ class Recorder:
             self._journal.append(step, self.redactor)
             self.steps += 1
 
-    def finish(self, status: Status) -> Path | None:
-        """Close the journal and assemble the document; return its path (None if none)."""
+    def finish(self, status: Status, attributes: dict[str, Value] | None = None) -> Path | None:
+        """Close the journal and assemble the document; return its path (None if none).
+        `attributes`: more about the end (see `RunEnd`)."""
         journal, self._journal = self._journal, None
         if journal is None or self.run_dir is None:
             return None
         try:
             with self.guard("closing the run"):
-                end = RunEnd(self.run_dir.name, utcnow(), status, self.errors)
+                end = RunEnd(self.run_dir.name, utcnow(), status, self.errors, attributes or {})
                 try:
                     journal.append(end)
                 finally:

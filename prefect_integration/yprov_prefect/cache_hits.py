@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,18 +60,24 @@ def _cached_step(task: Any, task_run: Any, state: Any) -> StepRecord:
 
 
 class _DropOurHookLines(logging.Filter):
-    """Drops Prefect's INFO lines about calling `record_cache_hit`."""
+    """Drops Prefect's INFO lines about calling one of our hooks."""
 
-    MARK = f"{record_cache_hit.__name__!r}"
+    def __init__(self, hook: Callable[..., Any]) -> None:
+        super().__init__()
+        self.mark = f"{hook.__name__!r}"
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno > logging.INFO or self.MARK not in str(record.msg)
+        return record.levelno > logging.INFO or self.mark not in str(record.msg)
 
 
-def quiet_hook_logs() -> None:
-    """Install the filter on Prefect's task-run logger, once per process. Called where a task
-    with our hook is made (`prov_task`) and where one is unpickled (a process pool or Dask
-    worker: `Recording.__setstate__`)."""
-    logger = logging.getLogger("prefect.task_runs")
-    if not any(isinstance(f, _DropOurHookLines) for f in logger.filters):
-        logger.addFilter(_DropOurHookLines())
+def quiet_hook_logs(
+    logger_name: str = "prefect.task_runs", hook: Callable[..., Any] = record_cache_hit
+) -> None:
+    """Install the filter for `hook` on Prefect's task-run (or flow-run) logger, once per
+    process. Called where a task with our hook is made (`prov_task`) and where one is unpickled
+    (a process pool or Dask worker: `Recording.__setstate__`); for the flow hook, where a flow is
+    made (`prov_flow`)."""
+    logger = logging.getLogger(logger_name)
+    ours = _DropOurHookLines(hook)
+    if not any(isinstance(f, _DropOurHookLines) and f.mark == ours.mark for f in logger.filters):
+        logger.addFilter(ours)

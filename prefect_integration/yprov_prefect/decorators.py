@@ -17,7 +17,7 @@ import prefect
 
 from yprov_prefect import adapter
 from yprov_prefect.cache_hits import quiet_hook_logs, record_cache_hit
-from yprov_prefect.flow_run import recorded_flow
+from yprov_prefect.flow_run import record_final_state, recorded_flow
 from yprov_prefect.task_attempt import Outcome, recorded
 from yprov_prefect.wrapping import wrap
 from yprov_workflows.records import Code
@@ -96,10 +96,20 @@ class ProvTaskDecorator(ProvDecorator):
         return self._prefect(wrapped, **options)
 
 
+FINAL_STATE_HOOKS = ("on_completion", "on_failure", "on_crashed", "on_cancellation")
+
+
 class ProvFlowDecorator(ProvDecorator):
     def _make(self, fn: Any, wrapped: Any, options: dict[str, Any]) -> Any:
         """Prefect's default version hashes the file of the function it gets: ours, not the
-        user's, so it is set again as Prefect computes it for the user's function."""
+        user's, so it is set again as Prefect computes it for the user's function. Our hook
+        that records Prefect's final state joins each final-state hook list first (before the
+        user's hooks, which may read the document), under the rules of `ProvTaskDecorator`."""
+        quiet_hook_logs("prefect.flow_runs", record_final_state)
+        for name in FINAL_STATE_HOOKS:
+            hooks = options.get(name)
+            with suppress(TypeError):
+                options[name] = [record_final_state, *(() if hooks is None else hooks)]
         made = self._prefect(wrapped, **options)
         if not options.get("version"):
             made.version = _file_version(getattr(fn, "__func__", fn))

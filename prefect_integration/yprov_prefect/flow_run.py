@@ -5,24 +5,38 @@ inside another, in the same process) becomes a step of the top-level run, and it
 started by that step. At the end the top-level run adds, from the Prefect API, the task runs
 that were not decorated (as structure: name, times, state), assembles the document and attaches a
 summary to the flow run in the Prefect UI.
+
+The run closes (and its document exists) before the flow call returns, so before Prefect sets the
+flow run's final state: its status is the state Prefect will set, worked out from the body's
+outcome as Prefect does (`run_status`). What can still differ is told afterwards: when our API
+calls at the end find the server gone, the engine cannot report any final state, and the run says
+so (`ywf:engine_state`); when the final state differs (cancelled, crashed after the body), the
+flow hook `record_final_state` corrects the run's status with a later end record.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from yprov_prefect import adapter, session
+from yprov_prefect import adapter, run_status, session
+from yprov_prefect.api import FlowEndApi
 from yprov_prefect.structure import undecorated_steps
 from yprov_prefect.task_attempt import Outcome, utcnow
+from yprov_workflows.assemble import assemble_to_file
 from yprov_workflows.environment import HOST
+from yprov_workflows.journal import last_record, read_journal
 from yprov_workflows.recorder import Recorder
-from yprov_workflows.records import Code, Status, StepRecord, Usage
+from yprov_workflows.records import Code, RunEnd, Status, StepRecord, Usage
+from yprov_workflows.runs import journal_path
 from yprov_workflows.summary import summarize
 from yprov_workflows.usage.monitor import Monitor
-from yprov_workflows.values import typed_mapping
+from yprov_workflows.values import Value, typed_mapping
 
 
 @contextmanager
@@ -53,7 +67,8 @@ def _top_level(context: Any, fn: Callable[..., Any]) -> Iterator[Outcome]:
     run_dir = session.run_dir_for(str(context.flow_run.id), config)
     recorder = Recorder(config, run_dir.parent, warn=session.log.warning)
     params = typed_mapping(dict(context.parameters or {}), recorder.redactor)
-    recorder.start(adapter.run_start(context.flow_run, context.flow, fn, utcnow(), params))
+    started = utcnow()
+    recorder.start(adapter.run_start(context.flow_run, context.flow, fn, started, params))
     monitor = Monitor(config.sample_tick_s) if config.sample_tick_s > 0 else None
     recording = session.FlowRecording(
         recorder, run_dir, os.getpid(), str(context.flow_run.id), monitor
@@ -65,7 +80,19 @@ def _top_level(context: Any, fn: Callable[..., Any]) -> Iterator[Outcome]:
             yield outcome
     finally:
         session.CURRENT.reset(token)
-        _close(recording, context, "failed" if outcome.error else "completed")
+        _close(recording, context, _flow_ending(context, outcome, started, recorder).status)
+
+
+def _flow_ending(
+    context: Any, outcome: Outcome, started: datetime, recorder: Recorder
+) -> run_status.Ending:
+    """How Prefect will end the flow run, from its body (waiting for the futures it returned,
+    as the engine does next: their tasks' records reach the journal before it closes)."""
+    elapsed = (utcnow() - started).total_seconds()
+    limit = run_status.Limit(context.flow.timeout_seconds, "Flow run", elapsed)
+    with recorder.guard("working out the flow run's final state"):
+        return run_status.ending(outcome, limit, futures=True)
+    return run_status.Ending("failed" if outcome.error else "completed")
 
 
 def _close(recording: session.FlowRecording, context: Any, status: Status) -> None:
@@ -74,19 +101,30 @@ def _close(recording: session.FlowRecording, context: Any, status: Status) -> No
     recorder = recording.recorder
     if recorder.run_dir is None:
         return
-    with recorder.guard("adding undecorated task runs"):
-        for step in undecorated_steps(context.flow_run.id, recorder.run_dir):
-            recorder.record_step(step)
-    document = recorder.finish(status)
-    if document is not None:
-        with recorder.guard("attaching the summary artifact"):
-            _attach_summary(document)
+    with FlowEndApi() as api:
+        with recorder.guard("adding undecorated task runs"):
+            for step in undecorated_steps(context.flow_run.id, recorder.run_dir, api):
+                recorder.record_step(step)
+        document = recorder.finish(status, _engine_state(api))
+        if document is not None and api.unreachable is None:
+            with recorder.guard("attaching the summary artifact"):
+                _attach_summary(document, context.flow_run.id, api)
+            if api.unreachable is not None:  # gone in the meantime
+                with recorder.guard("recording that the final state is unknown"):
+                    _mark_unknown(recorder.run_dir, _engine_state(api))
 
 
-def _attach_summary(document: Any) -> None:
+def _engine_state(api: FlowEndApi) -> dict[str, Value]:
+    """Nothing while the server answers (Prefect sets the state we worked out); else: unknown."""
+    if api.unreachable is None:
+        return {}
+    return {"engine_state": f"unknown: {api.unreachable}; the status is the body's outcome"}
+
+
+def _attach_summary(document: Path, flow_run_id: Any, api: FlowEndApi) -> None:
     import json
 
-    from prefect.artifacts import create_markdown_artifact
+    from prefect.client.schemas.actions import ArtifactCreate
 
     lines = summarize(json.loads(document.read_text()))
     body = "\n".join(
@@ -100,12 +138,64 @@ def _attach_summary(document: Any) -> None:
             f"Document: `{document}`",
         ]
     )
-    create_markdown_artifact(  # type: ignore[call-arg]  # _sync: async_dispatch's switch,
-        markdown=body,  # so this works from the event loop of an async flow too
+    artifact = ArtifactCreate(
+        type="markdown",
         key="yprov-provenance",
         description="W3C PROV of this flow run",
-        _sync=True,
-    )
+        flow_run_id=flow_run_id,
+        data=body,
+    )  # our client is a sync one: this works from the event loop of an async flow too
+    api.call("attaching the summary artifact", lambda client: client.create_artifact(artifact))
+
+
+def record_final_state(flow: Any, flow_run: Any, state: Any) -> None:
+    """A flow hook (`on_completion`, `on_failure`, `on_crashed`, `on_cancellation`): where
+    Prefect's final state of a top-level run differs from the status it closed with (the run
+    was cancelled, or crashed after its body), a later end record corrects it."""
+    config = session.settings()
+    if config.disabled:
+        return
+    try:
+        run_dir = session.run_dir_for(str(flow_run.id), config)
+        if run_dir.name == str(flow_run.id) and not run_dir.is_symlink():  # not a subflow's
+            _correct(run_dir, run_status.of_state(state), str(state.name))
+    except Exception as problem:
+        session.report(problem, f"recording the final state of flow run {flow_run.name}", config)
+
+
+def _correct(run_dir: Path, status: Status, state_name: str) -> None:
+    """The run closed with another status than Prefect's final state, or with that state
+    unknown: a corrected end record, and the document assembled again."""
+    end = _recorded_end(run_dir)
+    if end is None or (end.status == status and "engine_state" not in end.attributes):
+        return  # as it closed (or not closed)
+    attributes: dict[str, Value] = {"engine_state": state_name}
+    if (end.status, end.attributes) != (status, attributes):
+        _amend(run_dir, end, status, attributes)
+
+
+def _mark_unknown(run_dir: Path, attributes: dict[str, Value]) -> None:
+    end = _recorded_end(run_dir)
+    if end is not None and end.attributes != attributes:
+        _amend(run_dir, end, end.status, attributes)
+
+
+def _amend(run_dir: Path, end: RunEnd, status: Status, attributes: dict[str, Value]) -> None:
+    session.append(run_dir, dataclasses.replace(end, status=status, attributes=attributes))
+    assemble_to_file(run_dir, warn=session.log.warning)
+
+
+def _recorded_end(run_dir: Path) -> RunEnd | None:
+    """The run's end record: usually the journal's last line; else (a late record from another
+    process after it) the last end record of the whole journal; None before the run closed."""
+    path = journal_path(run_dir)
+    if not path.exists():
+        return None
+    last = last_record(path)
+    if isinstance(last, RunEnd):
+        return last
+    ends = [r for r in read_journal(path, session.log.warning).records if isinstance(r, RunEnd)]
+    return ends[-1] if ends else None
 
 
 @contextmanager
@@ -125,12 +215,17 @@ def _subflow(
     finally:
         session.CURRENT.reset(token)
         with parent.recorder.guard(f"recording subflow {context.flow.name}"):
-            step = _subflow_step(context, code(), started, outcome, parent)
+            end = _flow_ending(context, outcome, started, parent.recorder)
+            step = _subflow_step(context, code(), started, end, parent)
             parent.recorder.record_step(step)
 
 
 def _subflow_step(
-    context: Any, code: Code, started: Any, outcome: Outcome, parent: session.FlowRecording
+    context: Any,
+    code: Code,
+    started: datetime,
+    end: run_status.Ending,
+    parent: session.FlowRecording,
 ) -> StepRecord:
     flow_run = context.flow_run
     return StepRecord(
@@ -140,7 +235,7 @@ def _subflow_step(
         attempt=int(flow_run.run_count or 1),
         started=started,
         ended=utcnow(),
-        status="failed" if outcome.error else "completed",
+        status=end.status,
         params=typed_mapping(dict(context.parameters or {}), parent.recorder.redactor),
         parent=parent.flow_run_id,
         attributes={
@@ -150,7 +245,7 @@ def _subflow_step(
         },
         code=code,
         usage=Usage({}, "unmeasured", "a subflow's usage is that of its tasks"),
-        error=str(outcome.error)[:1000] if outcome.error else None,
+        error=end.error,
         host=HOST,
         pid=os.getpid(),
     )

@@ -4,17 +4,20 @@
   marked as unmeasured;
 * cache hits (state `Cached`) that no hook recorded (a plain `@task`'s, say): steps with status
   `cached`, reuse of a cached result and not an execution.
+
+Every request goes through the flow end's `FlowEndApi` (one short deadline, no retries).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from yprov_prefect.api import ApiUnreachable, FlowEndApi
 from yprov_workflows.journal import read_journal
 from yprov_workflows.records import Status, StepRecord, Usage, ValueRecord
 from yprov_workflows.runs import journal_path
@@ -24,34 +27,36 @@ PAGE = 200
 _STATUS: dict[str, Status] = {
     "COMPLETED": "completed",
     "FAILED": "failed",
-    "CRASHED": "failed",
+    "CRASHED": "crashed",
     "CANCELLED": "cancelled",
 }
 
 
-def undecorated_steps(flow_run_id: UUID, run_dir: Path) -> Iterator[StepRecord]:
+def undecorated_steps(flow_run_id: UUID, run_dir: Path, api: FlowEndApi) -> Iterator[StepRecord]:
     """Steps for the task runs of this flow run (and its recorded subflows) not in the journal,
     as far as the Prefect API knows them at the end of the flow (task runs reach it through
     events, a moment after they ran)."""
     steps = [r for r in read_journal(journal_path(run_dir)).records if isinstance(r, StepRecord)]
     known = {s.key for s in steps} | {str(s.attributes.get("parent_task_run_id")) for s in steps}
     flows = {str(flow_run_id)} | {s.key for s in steps if s.attributes.get("kind") == "subflow"}
-    for task_run in _settled_unknown_runs(flows, known):
+    for task_run in _settled_unknown_runs(flows, known, api):
         yield _structure_step(task_run)
 
 
 def _settled_unknown_runs(
-    flow_run_ids: set[str], known: set[str], timeout: float = 3.0
+    flow_run_ids: set[str], known: set[str], api: FlowEndApi, timeout: float = 3.0
 ) -> list[Any]:
     """None when the API shows only known task runs (two counts: about 15 ms, where reading 200
     runs takes about 95); else one read when no unknown run is still going, or reads until those
-    end."""
-    if not _any_unknown(flow_run_ids, known):
+    end (or the deadline of our API calls comes: what is known then)."""
+    if not _any_unknown(flow_run_ids, known, api):
         return []
     deadline = time.monotonic() + timeout
     while True:
-        unknown = [r for r in _task_runs(flow_run_ids) if str(r.id) not in known]
+        unknown = [r for r in _task_runs(flow_run_ids, api) if str(r.id) not in known]
         if all(_state(r) in _STATUS for r in unknown) or time.monotonic() > deadline:
+            return unknown
+        if api.remaining() < 0.5:
             return unknown
         time.sleep(0.2)
 
@@ -60,19 +65,23 @@ def _state(task_run: Any) -> str:
     return str(getattr(task_run.state_type, "value", task_run.state_type) or "")
 
 
-def _any_unknown(flow_run_ids: set[str], known: set[str]) -> bool:
+def _any_unknown(flow_run_ids: set[str], known: set[str], api: FlowEndApi) -> bool:
     """Whether the API counts more task runs in these flow runs than those among `known`."""
-    from prefect import get_client
     from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterId
 
     ids = [UUID(k) for k in known if _is_uuid(k)]
     flows = {"flow_runs": _flow_filter(flow_run_ids).model_dump(mode="json", exclude_unset=True)}
     ours = TaskRunFilter(id=TaskRunFilterId(any_=ids)).model_dump(mode="json", exclude_unset=True)
+
+    def count(client: Any) -> bool:
+        total = client.request("POST", "/task_runs/count", json=flows).json()
+        mine = client.request("POST", "/task_runs/count", json=flows | {"task_runs": ours})
+        return bool(total > mine.json())
+
     try:
-        with get_client(sync_client=True) as client:
-            total = client.request("POST", "/task_runs/count", json=flows).json()
-            mine = client.request("POST", "/task_runs/count", json=flows | {"task_runs": ours})
-            return bool(total > mine.json())
+        return api.call("counting task runs", count)
+    except ApiUnreachable:
+        raise
     except Exception:  # a server without the count route: read them all
         return True
 
@@ -91,17 +100,21 @@ def _flow_filter(flow_run_ids: set[str]) -> Any:
     return FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in flow_run_ids]))
 
 
-def _task_runs(flow_run_ids: set[str]) -> list[Any]:
-    from prefect import get_client
-
+def _task_runs(flow_run_ids: set[str], api: FlowEndApi) -> list[Any]:
     flows = _flow_filter(flow_run_ids)
     found: list[Any] = []
-    with get_client(sync_client=True) as client:
-        while True:  # the server answers at most a page at a time
-            page = client.read_task_runs(flow_run_filter=flows, limit=PAGE, offset=len(found))
-            found += page
-            if len(page) < PAGE:
-                return found
+    while True:  # the server answers at most a page at a time
+        page = api.call("reading task runs", _page_reader(flows, len(found)))
+        found += page
+        if len(page) < PAGE:
+            return found
+
+
+def _page_reader(flows: Any, offset: int) -> Callable[[Any], list[Any]]:
+    def read(client: Any) -> list[Any]:
+        return list(client.read_task_runs(flow_run_filter=flows, limit=PAGE, offset=offset))
+
+    return read
 
 
 def _structure_step(task_run: Any) -> StepRecord:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from yprov_prefect import adapter, session
+from yprov_prefect import adapter, run_status, session
 from yprov_prefect.task_usage import TaskMeasure
 from yprov_workflows.environment import HOST
 from yprov_workflows.records import Code, FileRecord, RunStart, StepRecord, Usage, ValueRecord
@@ -156,14 +155,16 @@ def _step(
         outputs, result = adapter.result_record(outcome.result, hasher, redactor, previews)
         rewritten = {f.path for f in outputs} - {f.path for f in inputs if f in outputs}
         inputs = tuple(f for f in inputs if f.path not in rewritten)  # an output's old version
+    ended = utcnow()
+    end = _ending(context, outcome, (ended - started).total_seconds())
     return StepRecord(
         run_id=str(run.flow_run_id),
         name=str(context.task.name),
         key=str(run.id),
         attempt=int(run.run_count or 1),
         started=started,
-        ended=utcnow(),
-        status="failed" if outcome.error is not None else "completed",
+        ended=ended,
+        status=end.status,
         inputs=inputs,
         outputs=outputs,
         params=args.params,
@@ -175,10 +176,16 @@ def _step(
         attributes=_attributes(context, outcome),
         code=code,
         usage=usage,
-        error=_error(outcome.error),
+        error=end.error,
         host=HOST,
         pid=__import__("os").getpid(),
     )
+
+
+def _ending(context: Any, outcome: Outcome, elapsed_s: float) -> run_status.Ending:
+    """The attempt's status and error as Prefect reports them (see `run_status`)."""
+    limit = run_status.Limit(context.task.timeout_seconds, "Task run", elapsed_s)
+    return run_status.ending(outcome, limit)
 
 
 def _attributes(context: Any, outcome: Outcome) -> dict[str, Value]:
@@ -191,10 +198,3 @@ def _attributes(context: Any, outcome: Outcome) -> dict[str, Value]:
         "thread": __import__("threading").get_native_id(),
     }
     return attrs | outcome.extra
-
-
-def _error(error: BaseException | None) -> str | None:
-    if error is None:
-        return None
-    message = "".join(traceback.format_exception_only(type(error), error)).strip()
-    return message.splitlines()[-1][:1000] if message else type(error).__name__

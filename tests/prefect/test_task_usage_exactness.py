@@ -21,7 +21,8 @@ def test_children_cpu_and_peak_memory_of_a_task_in_its_own_process(workdir: Path
     assert step["ywf:usage_source"] == "rusage_thread+children"
     assert "to itself" in step["ywf:usage_note"]
     assert step["ywf:cpu_total_s"] >= cpu * 0.99, "the recording around the body only adds"
-    assert step["ywf:cpu_total_s"] <= cpu * 1.05 + 0.02, (step["ywf:cpu_total_s"], cpu)
+    # the recording inside the measured window (around the body) costs a few ms of the thread
+    assert step["ywf:cpu_total_s"] <= cpu * 1.05 + 0.05, (step["ywf:cpu_total_s"], cpu)
     assert abs(step["ywf:max_rss_bytes"] - peak) <= 0.05 * peak, (step["ywf:max_rss_bytes"], peak)
     assert step["ywf:children_max_rss_bytes"] >= 300 * 2**20
     # the sampler followed the task's process tree (the children join as they start)
