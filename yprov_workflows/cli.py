@@ -24,6 +24,7 @@ from yprov_workflows.errors import JournalError, YProvError
 from yprov_workflows.liveness import still_recording
 from yprov_workflows.runs import document_path, journal_path, write_document
 from yprov_workflows.summary import summarize
+from yprov_workflows.tracking.view import metrics_output
 from yprov_workflows.validation import load_prov_document, validate_file
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -157,6 +158,50 @@ def _check_target(target: Path) -> None:
 def show(document: Path) -> None:
     """Print a short summary of DOCUMENT: status, steps, CPU, memory, files."""
     for line in summarize(load_prov_document(document)):
+        _echo(line)
+
+
+@main.command()
+@click.argument("source", metavar="RUN_OR_DOCUMENT", type=click.Path(path_type=Path))
+@click.option("--step", "step_name", help="Only the series of steps with this name.")
+@click.option("--name", help="Only the series of this metric (e.g. loss).")
+@click.option("--context", help="Only the series of this context (e.g. training).")
+@click.option("--csv", "as_csv", is_flag=True, help="Every point as CSV (one row per point).")
+@click.option("--json", "as_json", is_flag=True, help="The series and their points as JSON.")
+@click.option(
+    "--plot",
+    type=click.Path(path_type=Path),
+    help="Draw the series into this image file, one line per step (needs matplotlib: "
+    "pip install 'yprov-workflows[plot]').",
+)
+@click.option(
+    "--x",
+    "x_axis",
+    type=click.Choice(["step", "time", "energy"]),
+    default="step",
+    show_default=True,
+    help="The x axis of --plot: step, seconds since the first point, or the step's cumulative "
+    "energy (its CPU time where it logged none).",
+)
+@_one_line_errors
+def metrics(
+    source: Path,
+    step_name: str | None,
+    name: str | None,
+    context: str | None,
+    as_csv: bool,
+    as_json: bool,
+    plot: Path | None,
+    x_axis: str,
+) -> None:
+    """Print the metric series that steps logged, read from the files the document of
+    RUN_OR_DOCUMENT (a document, a run folder or .yprov) points to: a table per step by
+    default."""
+    if sum((as_csv, as_json, plot is not None)) > 1:
+        raise YProvError("give at most one of --csv, --json and --plot")
+    if plot is not None:
+        _check_target(plot)
+    for line in metrics_output(source, step_name, name, context, as_csv, as_json, plot, x_axis):
         _echo(line)
 
 

@@ -13,7 +13,16 @@ from datetime import datetime
 from typing import Any
 
 from yprov_workflows import vocabulary as V
-from yprov_workflows.records import Code, FileRecord, RunEnd, RunStart, StepRecord, ValueRecord
+from yprov_workflows.records import (
+    Artifact,
+    Code,
+    FileRecord,
+    MetricSeries,
+    RunEnd,
+    RunStart,
+    StepRecord,
+    ValueRecord,
+)
 from yprov_workflows.values import Value
 
 Attrs = dict[str, Any]
@@ -25,7 +34,7 @@ class DocumentBuilder:
     def __init__(self) -> None:
         self.doc: dict[str, dict[str, Any]] = {"prefix": dict(V.NAMESPACES)}
         self._relation_count = 0
-        self._generated: set[str] = set()
+        self._generated: dict[str, str] = {}  # entity -> the activity that generated it
         self.duplicate_generations = 0
         self.latest: dict[str, str] = {}  # step key -> activity of its last attempt
 
@@ -39,11 +48,14 @@ class DocumentBuilder:
         self._relation_count += 1
         self.doc.setdefault(kind, {})[f"_:{kind[:3]}{self._relation_count}"] = attrs
 
+    def generated_by(self, entity: str) -> str | None:
+        return self._generated.get(entity)
+
     def generation(self, entity: str, activity: str, time: datetime, role: str) -> None:
         if entity in self._generated:
             self.duplicate_generations += 1
             return
-        self._generated.add(entity)
+        self._generated[entity] = activity
         self.relation(
             "wasGeneratedBy",
             {
@@ -198,6 +210,7 @@ def _close_run(
         attrs["ywf:status"] = end.status
         attrs["prov:endTime"] = _time(max(end.ended, start.started))
         attrs["ywf:recording_errors"] = end.recording_errors
+        attrs.update(_prefixed("ywf", end.attributes))
     attrs["ywf:steps"] = count
     attrs["ywf:duplicate_generations"] = builder.duplicate_generations
     attrs["ywf:journal_damaged_lines"] = damaged_lines
@@ -228,6 +241,7 @@ def _add_step(builder: DocumentBuilder, step: StepRecord, run: str, engine: str)
         _generate(builder, ident, step, record, "ywf:benchmark")
     if step.usage.series is not None:
         _add_series(builder, ident, step, step.usage.series)
+    _add_tracked(builder, ident, step)
 
 
 def _step_attrs(step: StepRecord) -> Attrs:
@@ -253,6 +267,7 @@ def _step_attrs(step: StepRecord) -> Attrs:
     attrs.update(_prefixed("resource", step.resources))
     attrs.update(_prefixed("ywf", step.attributes))
     attrs.update(_usage_attrs(step))
+    attrs.update({f"ywf:missing_{V.safe(k)}": v for k, v in step.tracking_missing.items()})
     return attrs
 
 
@@ -285,6 +300,110 @@ def _add_series(
     attrs["prov:type"] = "ywf:UsageTimeSeries"
     attrs["ywf:format"] = "text/csv+gzip; columns: docs/usage.md"
     builder.generation(entity, activity, step.ended, "ywf:usage_series")
+
+
+def _add_tracked(builder: DocumentBuilder, activity: str, step: StepRecord) -> None:
+    """What the step's own code logged: metric series, hyper-parameters and artifacts."""
+    for series in step.metrics:
+        ident = V.metric_id(step.step_id, series.name, series.context)
+        entity = builder.element("entity", ident, _metric_attrs(series))
+        builder.generation(entity, activity, step.ended, "ywf:metric")
+    for name, value in step.hyperparams.items():
+        builder.relation(
+            "used",
+            {
+                "prov:activity": activity,
+                "prov:entity": _hyperparam_entity(builder, name, value),
+                "prov:time": _time(step.started),
+                "prov:role": "ywf:hyperparameter",
+            },
+        )
+    for artifact in step.artifacts:
+        _add_artifact(builder, activity, step, artifact)
+
+
+METRIC_FORMATS = {
+    "csv": "text/csv; header: step,value,time",
+    "parquet": "application/vnd.apache.parquet; columns: step,value,time",
+}
+
+
+def _metric_attrs(series: MetricSeries) -> Attrs:
+    """One series: its file and its summary (docs/tracking.md), never its points."""
+    attrs: Attrs = {
+        "prov:type": ["provml:Metric", "ywf:MetricSeries"],
+        "prov:label": series.name,
+        "ywf:path": series.file.path,
+        "dcterms:identifier": series.file.path,
+        "ywf:format": METRIC_FORMATS.get(series.format, series.format),
+        "ywf:count": series.count,
+    }
+    for key, value in (
+        ("provml:context", series.context),
+        ("ywf:sha256", series.file.sha256),
+        ("ywf:size_bytes", series.file.size),
+        ("ywf:first", series.first),
+        ("ywf:last", series.last),
+        ("ywf:min", series.min),
+        ("ywf:max", series.max),
+        ("ywf:min_step", series.min_step),
+        ("ywf:max_step", series.max_step),
+        ("ywf:unit", series.unit),
+        ("ywf:source", series.source),
+    ):
+        _put(attrs, key, value)
+    return attrs
+
+
+HYPERPARAMETER = ["ywf:Parameter", "provml:HyperParameter"]
+
+
+def _hyperparam_entity(builder: DocumentBuilder, name: str, value: Value) -> str:
+    """The parameter entity of (name, value), shared with the workflow's own parameters, typed
+    as a hyper-parameter too."""
+    ident = V.param_id(name, json.dumps(value))
+    found = builder.doc.get("entity", {}).get(ident)
+    if found is None:
+        attrs: Attrs = {"prov:type": list(HYPERPARAMETER), "prov:label": name, "prov:value": value}
+        return builder.element("entity", ident, attrs)
+    if found.get("prov:type") == "ywf:Parameter":
+        found["prov:type"] = list(HYPERPARAMETER)
+    return ident
+
+
+def _add_artifact(
+    builder: DocumentBuilder, activity: str, step: StepRecord, artifact: Artifact
+) -> None:
+    """A logged file: used (`is_input`) or generated by the step, unless the step already
+    generated that version (an output it also logged); a model is typed as one."""
+    record = artifact.file
+    entity = _file_entity(builder, record)
+    role = "ywf:model" if artifact.is_model else "ywf:artifact"
+    if artifact.is_model:
+        _mark_model(builder.doc["entity"][entity])
+    if artifact.is_input:
+        used = {"prov:activity": activity, "prov:entity": entity, "prov:role": role}
+        builder.relation("used", {**used, "prov:time": _time(step.started)})
+    elif record.kind != "missing" and record not in step.inputs:
+        _generate_logged(builder, activity, step, record, role)
+
+
+def _generate_logged(
+    builder: DocumentBuilder, activity: str, step: StepRecord, record: FileRecord, role: str
+) -> None:
+    """Generated by the step, unless it already generated that version (a logged output)."""
+    entity = _file_entity(builder, record)
+    if builder.generated_by(entity) != activity:
+        builder.generation(entity, activity, step.ended, role)
+    for member in record.members:
+        _generate_logged(builder, activity, step, member, role)
+
+
+def _mark_model(attrs: Attrs) -> None:
+    kind = attrs.get("prov:type")
+    kinds = list(kind) if isinstance(kind, list) else [kind]
+    if "provml:Model" not in kinds:
+        attrs["prov:type"] = [*kinds, "provml:Model"]
 
 
 def _prefixed(prefix: str, values: dict[str, Value]) -> Attrs:

@@ -10,8 +10,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from yprov_workflows.shape import records
+from yprov_workflows.tracking.read import element, elements, generations, params_by_activity
 
 Attributes = Mapping[str, Any]
+SYSTEM_CONTEXT = "system"  # log_system_metrics' series: not listed among the final values
+MAX_SHOWN = 12
 
 
 def summarize(doc: Mapping[str, Any]) -> list[str]:
@@ -19,7 +22,7 @@ def summarize(doc: Mapping[str, Any]) -> list[str]:
     activities = list(records(doc, "activity"))
     run = next((a for a in activities if a.get("prov:type") == "wfprov:WorkflowRun"), {})
     steps = [a for a in activities if a.get("prov:type") == "wfprov:ProcessRun"]
-    files = [e for e in records(doc, "entity") if e.get("prov:type") == "ywf:File"]
+    files = [e for e in records(doc, "entity") if _is_file(e.get("prov:type"))]
     return [
         f"run {run.get('ywf:run_id', '?')}: {run.get('ywf:status', '?')}, {len(steps)} steps, "
         f"{run.get('prov:startTime', '?')} -> {run.get('prov:endTime', '?')}",
@@ -27,7 +30,62 @@ def summarize(doc: Mapping[str, Any]) -> list[str]:
         f"CPU {_sum(steps, 'ywf:cpu_total_s'):.2f} s in all, {_peak(steps)}, "
         f"{len(files)} file versions",
         _energy(run, steps),
+        *_tracked_lines(doc),
     ]
+
+
+def _is_file(kind: Any) -> bool:
+    """A file entity (a logged model is also typed `provml:Model`)."""
+    return kind == "ywf:File" or (isinstance(kind, list) and "ywf:File" in kind)
+
+
+def _tracked_lines(doc: Mapping[str, Any]) -> list[str]:
+    """Per step that logged them: the last value of each metric series and the
+    hyper-parameters (`yprov_workflows.tracking`)."""
+    finals = _finals(doc)
+    params = params_by_activity(doc)
+    steps = dict(elements(doc, "activity"))
+    logged = [a for a in steps if a in finals or a in params]
+    logged.sort(key=lambda a: (str(steps[a].get("prov:startTime", "")), a))
+    return [_tracked_line(steps[a], a, finals.get(a, []), params.get(a, {})) for a in logged]
+
+
+def _finals(doc: Mapping[str, Any]) -> dict[str, list[str]]:
+    finals: dict[str, list[str]] = {}
+    for entity, activity in generations(doc, "ywf:metric"):
+        attrs = element(doc, "entity", entity)
+        if attrs is None or attrs.get("provml:context") == SYSTEM_CONTEXT:
+            continue
+        name, context = attrs.get("prov:label", entity), attrs.get("provml:context")
+        title = f"{name}[{context}]" if isinstance(context, str) else str(name)
+        last = attrs.get("ywf:last")  # absent: the series holds no finite value at its end
+        shown = _shown(last) if last is not None else "n/a"
+        finals.setdefault(activity, []).append(f"{title}={shown}")
+    return finals
+
+
+def _tracked_line(step: Attributes, ident: str, finals: list[str], params: dict[str, Any]) -> str:
+    label = step.get("prov:label", ident)
+    parts = []
+    if finals:
+        parts.append("final " + _listed(sorted(finals)))
+    if params:
+        parts.append("hyper-parameters " + _listed(f"{k}={_shown(v)}" for k, v in params.items()))
+    return f"  {label}: " + "; ".join(parts)
+
+
+def _listed(items: Any) -> str:
+    shown = list(items)
+    more = f", ... ({len(shown) - MAX_SHOWN} more)" if len(shown) > MAX_SHOWN else ""
+    return ", ".join(shown[:MAX_SHOWN]) + more
+
+
+def _shown(value: Any) -> str:
+    number = _number(value)
+    if number is not None:
+        return f"{number:.6g}"
+    text = str(value) if isinstance(value, str | bool) or value is None else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _energy(run: Attributes, steps: list[Attributes]) -> str:

@@ -19,7 +19,9 @@ NAMESPACES: dict[str, str] = {
     "prov": PROV.uri,
     "xsd": XSD.uri,
     "ywf": BASE + "ns#",
+    "provml": BASE + "provml#",  # ProvML's type names (yProv4ML), which ProvML binds to no IRI
     "wfprov": "http://purl.org/wf4ever/wfprov#",
+    "dcterms": "http://purl.org/dc/terms/",
     "wildcard": BASE + "ns/wildcard#",
     "resource": BASE + "ns/resource#",
     "config": BASE + "ns/config#",
@@ -27,6 +29,7 @@ NAMESPACES: dict[str, str] = {
     "step": BASE + "id/step/",
     "artifact": BASE + "id/artifact/",
     "param": BASE + "id/param/",
+    "metric": BASE + "id/metric/",
     "value": BASE + "id/value/",
     "plan": BASE + "id/plan/",
     "agent": BASE + "id/agent/",
@@ -61,6 +64,12 @@ def artifact_id(path: str, sha256: str | None) -> str:
 
 def param_id(name: str, value_json: str) -> str:
     return f"param:{safe(name)}_{short_hash(value_json, 16)}"
+
+
+def metric_id(step: str, name: str, context: str | None) -> str:
+    """A metric series of one step attempt (by its step id): one per name and context."""
+    identity = short_hash(f"{step}\0{name}\0{context}", 12)
+    return f"metric:{safe(name)}_{safe(context or 'none')}_{identity}"
 
 
 def value_id(step_key: str) -> str:

@@ -1,7 +1,8 @@
 """Fuzzing of the `yprov` command: on any input, no traceback, no hang, no stray write.
 
 Every subcommand gets random JSON, JSON objects whose PROV keys hold random JSON, random bytes,
-truncations and bit flips of a real document (`show`, `validate`) and of a real journal (`export`,
+truncations and bit flips of a real document (`show`, `validate`, `metrics`, next to the metric
+series file the document points to) and of a real journal (`export`,
 which drives the journal reader), and a real document or journal record with one value replaced by
 random JSON. Each example must end with an allowed exit code and
 stderr lines that are all `yprov: error:` or `yprov: warning:` lines (exactly one error line on
@@ -49,7 +50,7 @@ from hypothesis import strategies as st
 from yprov_workflows.cli import main
 from yprov_workflows.journal import JournalWriter
 from yprov_workflows.provjson import build_document
-from yprov_workflows.records import FileRecord, RunEnd, StepRecord
+from yprov_workflows.records import FileRecord, MetricSeries, RunEnd, StepRecord
 from yprov_workflows.shape import RECORD_TYPES
 from yprov_workflows.validation import validate
 
@@ -180,7 +181,7 @@ def _steps() -> list[StepRecord]:
     with the hash seed of the process, and the inputs to damage must not)."""
     a, b = _file("a.txt"), _file("b.txt")
     return [
-        replace(step(1), outputs=(a,)),
+        replace(step(1), outputs=(a,), metrics=(_SERIES,), hyperparams={"lr": 0.1}),
         replace(step(2), inputs=(a,), outputs=(b,)),
         replace(step(3, status="failed"), inputs=(b,)),
     ]
@@ -188,6 +189,23 @@ def _steps() -> list[StepRecord]:
 
 def _file(path: str) -> FileRecord:
     return FileRecord(path, hashlib.sha256(path.encode()).hexdigest(), 10)
+
+
+_SERIES_LINES = b"step,value,time\n0,1.5,1700000000.0\n1,0.5,1700000001.0\n"
+_SERIES = MetricSeries(
+    "loss",
+    "training",
+    "nats",
+    "torch",
+    _file("tracking/s/metrics/loss@training.csv"),
+    count=2,
+    first=1.5,
+    last=0.5,
+    min=0.5,
+    max=1.5,
+    min_step=1,
+    max_step=0,
+)
 
 
 @functools.cache
@@ -254,6 +272,11 @@ def check_document(content: bytes, *, shaped: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "doc.json"
         path.write_bytes(content)
+        series = Path(tmp) / _SERIES.file.path
+        series.parent.mkdir(parents=True)
+        series.write_bytes(_SERIES_LINES)
+        metrics = run_cli(Path(tmp), "metrics", str(path))
+        assert metrics.exit_code in (0, 2)
         shown = run_cli(Path(tmp), "show", str(path))
         assert shown.exit_code in ((0,) if shaped else (0, 2)), shown.stderr
         validated = run_cli(Path(tmp), "validate", str(path))
@@ -374,7 +397,9 @@ def test_real_process_gives_one_line_or_a_result(tmp_path: Path, kind: str, cont
     path = tmp_path / "run" / "journal.jsonl" if kind == "journal" else tmp_path / "doc.json"
     path.parent.mkdir(exist_ok=True)
     path.write_bytes(content)
-    commands = [["export", str(path.parent)]] if kind == "journal" else [["show"], ["validate"]]
+    commands = [["export", str(path.parent)]]
+    if kind == "document":
+        commands = [["show"], ["validate"], ["metrics"]]
     for command in commands:
         args = command if kind == "journal" else [*command, str(path)]
         result = _yprov(*args)

@@ -1,0 +1,164 @@
+"""A step channel: the folder a step attempt's tracked values go to, and how code finds it.
+
+An engine adapter makes one per step attempt, at its start (`StepChannel.open`); gives the step's
+child processes `channel.env()`; runs in-process code (a Prefect task body, a Snakemake `run:`
+block) inside `with channel.active():`; and at the step's end, once its processes ended, calls
+`channel.collect(hasher, redactor)` and adds the result to the step's record (`Tracked.apply`).
+
+The logging calls find the step from the context variable that `active()` sets (it follows each
+thread and each asyncio task: steps running at once in one process never mix), and otherwise from
+`YPROV_STEP_DIR` in the environment (a child process of the step). There is no process-wide
+"current step".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+
+from yprov_workflows.environment import HOST
+from yprov_workflows.hashing import FileHasher
+from yprov_workflows.redaction import Redactor
+from yprov_workflows.tracking.collect import Report, Tracked, collect_folder
+from yprov_workflows.tracking.layout import (
+    CHANNEL_FILE,
+    FORMAT_VARIABLE,
+    STEP_DIR_VARIABLE,
+    new_step_folder,
+)
+from yprov_workflows.tracking.process import PROCESS
+from yprov_workflows.tracking.sink import Sink
+from yprov_workflows.tracking.system import process_cpu_s, rapl_mark
+
+FORMATS = ("csv", "parquet")
+CURRENT: ContextVar[StepChannel | None] = ContextVar("yprov_workflows_step", default=None)
+
+
+class StepChannel:
+    """The tracking folder of one step attempt (see the module's docstring and `layout`)."""
+
+    def __init__(self, folder: Path, step_key: str | None = None) -> None:
+        self.folder = Path(folder).absolute()  # the same folder whatever the cwd later
+        self.step_key = step_key
+        self._sink: Sink | None = None
+        self.entered: tuple[int, float] | None = None  # (pid, CPU s) when made active there
+
+    @classmethod
+    def open(
+        cls, run_dir: Path, step_key: str, started_monotonic: float | None = None
+    ) -> StepChannel:
+        """Make the folder of a new attempt of `step_key` below `run_dir` and write its
+        `channel.json` (the start, the metrics format, the RAPL counters when readable).
+        Raises OSError when the folder cannot be made: guard it as any recording step."""
+        folder = new_step_folder(Path(run_dir), step_key)
+        rapl_uj, busy = rapl_mark(PROCESS)
+        started = time.monotonic() if started_monotonic is None else started_monotonic
+        info = {
+            "format": "yprov-workflows-step-channel",
+            "version": 1,
+            "step_key": step_key,
+            "host": HOST,
+            "pid": os.getpid(),
+            "started_unix": time.time(),
+            "started_monotonic": started,
+            "metrics_format": _metrics_format(),
+            "rapl_uj": rapl_uj,
+            "host_busy_s": busy,
+        }
+        _write_atomically(folder / CHANNEL_FILE, json.dumps(info))
+        return cls(folder, step_key)
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled as its folder and key (to a process-pool or Dask worker): no open files."""
+        return {"folder": self.folder, "step_key": self.step_key}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        folder, key = state["folder"], state["step_key"]
+        assert isinstance(folder, Path) and (key is None or isinstance(key, str))
+        self.__init__(folder, key)  # type: ignore[misc]
+
+    @classmethod
+    def at(cls, folder: Path) -> StepChannel:
+        """The channel of an existing step folder (as a child process finds it)."""
+        return cls(Path(folder))
+
+    @property
+    def run_dir(self) -> Path:
+        return self.folder.parent.parent
+
+    def env(self) -> dict[str, str]:
+        """What the engine adds to the environment of the step's processes."""
+        return {STEP_DIR_VARIABLE: str(self.folder)}
+
+    @contextmanager
+    def active(self) -> Iterator[StepChannel]:
+        """Make in-process logging calls in this context (this thread, this asyncio task and the
+        tasks it creates) go to this channel; flush them when the block ends."""
+        token = CURRENT.set(self)
+        self.entered = (os.getpid(), process_cpu_s())
+        try:
+            yield self
+        finally:
+            CURRENT.reset(token)
+            PROCESS.flush(self.folder)
+
+    def sink(self) -> Sink:
+        """This process's sink of the channel (the hot path of every logging call)."""
+        sink = self._sink
+        if sink is not None and sink.generation is PROCESS.generation and not sink.closed:
+            return sink
+        sink = self._sink = PROCESS.sink(self.folder)
+        return sink
+
+    def entered_cpu(self) -> float | None:
+        """The process's CPU seconds when this channel was made active in this process."""
+        entered = self.entered
+        return entered[1] if entered is not None and entered[0] == os.getpid() else None
+
+    def collect(
+        self, hasher: FileHasher, redactor: Redactor, *, report: Report | None = None
+    ) -> Tracked:
+        """What the step logged, for its record: flushes and closes this process's writers of
+        the folder, reads the summaries and events, hashes the files. Call it in the engine's
+        process once the step's processes ended. Problems go to `report(exception, what)` (a
+        `Recorder.report`) when given, and are listed in `Tracked.problems` in any case."""
+        PROCESS.close(self.folder)
+        return collect_folder(self.folder, hasher, redactor, report)
+
+
+def current() -> tuple[Sink | None, StepChannel | None]:
+    """The sink logging calls in this context go to, and the channel when one is active here."""
+    channel = CURRENT.get()
+    if channel is not None:
+        return channel.sink(), channel
+    return PROCESS.env_sink(), None
+
+
+def step_env() -> dict[str, str]:
+    """The environment variables that make a child process log into the current step: add them
+    to the `env` of a process you start (`{**os.environ, **yp.step_env()}`); empty outside a
+    step."""
+    channel = CURRENT.get()
+    if channel is not None:
+        return channel.env()
+    folder = os.environ.get(STEP_DIR_VARIABLE)
+    return {STEP_DIR_VARIABLE: folder} if folder else {}
+
+
+def _metrics_format() -> str:
+    wanted = os.environ.get(FORMAT_VARIABLE, "csv").strip().lower() or "csv"
+    if wanted in FORMATS:
+        return wanted
+    PROCESS.say(f"{FORMAT_VARIABLE}={wanted!r} is not one of {', '.join(FORMATS)}: using csv")
+    return "csv"
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
