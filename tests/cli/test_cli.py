@@ -186,11 +186,12 @@ def test_an_unexpected_exception_is_one_line_too(
     from click.testing import CliRunner
 
     from yprov_workflows import cli
+    from yprov_workflows.cli import documents
 
     def broken(doc: object) -> list[str]:
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr(cli, "summarize", broken)
+    monkeypatch.setattr(documents, "summarize", broken)
     path = tmp_path / "doc.json"
     path.write_text("{}")
     result = CliRunner().invoke(cli.main, ["show", str(path)])

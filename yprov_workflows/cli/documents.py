@@ -1,93 +1,22 @@
-"""The `yprov` command line.
-
-Every failure on bad input is one line on stderr starting `yprov: error:` and exit code 2; each
-warning is one line. A closed stdout (`yprov show FILE | head -1`) ends the command quietly with
-exit code 141, as a program killed by SIGPIPE.
-"""
+"""`yprov export`, `show`, `metrics` and `validate`: one run's document and what it holds."""
 
 from __future__ import annotations
 
-import os
 import sys
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
-from functools import wraps
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any
 
 import click
 
-from yprov_workflows._version import __version__
 from yprov_workflows.assemble import assemble
+from yprov_workflows.cli._base import EXIT_INVALID, echo, main, one_line, one_line_errors
 from yprov_workflows.errors import JournalError, YProvError
 from yprov_workflows.liveness import still_recording
 from yprov_workflows.runs import document_path, journal_path, write_document
 from yprov_workflows.summary import summarize
 from yprov_workflows.tracking.view import metrics_output
 from yprov_workflows.validation import load_prov_document, validate_file
-
-F = TypeVar("F", bound=Callable[..., Any])
-EXIT_INVALID = 1
-EXIT_BAD_INPUT = 2
-EXIT_BROKEN_PIPE = 141
-"""128 + SIGPIPE: what a shell reports for `cat` when its reader went away."""
-
-
-def _one_line_errors(func: F) -> F:
-    """Report errors (exit 2) and warnings as one line each on stderr, never as a traceback."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with _warnings_as_lines():
-            try:
-                return func(*args, **kwargs)
-            except BrokenPipeError:
-                _exit_quietly()
-            except (YProvError, OSError) as exc:
-                failure = f"yprov: error: {_one_line(exc)}"
-            except Exception as exc:  # last resort: a bug still gets one line, not a traceback
-                failure = f"yprov: internal error: {type(exc).__name__}: {_one_line(exc)} "
-                failure += "(please report)"
-        _echo(failure, err=True)
-        sys.exit(EXIT_BAD_INPUT)
-
-    return wrapper  # type: ignore[return-value]
-
-
-@contextmanager
-def _warnings_as_lines() -> Iterator[None]:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        try:
-            yield
-        finally:
-            for warning in caught:
-                _echo(f"yprov: warning: {_one_line(warning.message)}", err=True)
-
-
-def _exit_quietly() -> NoReturn:
-    """Stdout's reader is gone: flushing at exit must not complain about it either."""
-    with suppress(OSError, ValueError):  # not a real file (click's test runner): nothing to do
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    sys.exit(EXIT_BROKEN_PIPE)
-
-
-def _echo(text: str, err: bool = False) -> None:
-    """Print one line; characters the stream cannot encode (lone surrogates) are escaped."""
-    stream = sys.stderr if err else sys.stdout
-    encoding = getattr(stream, "encoding", None) or "utf-8"
-    click.echo(text.encode(encoding, "backslashreplace").decode(encoding), err=err)
-
-
-def _one_line(problem: object) -> str:
-    return " ".join(str(problem).split()) or type(problem).__name__
-
-
-@click.group()
-@click.version_option(__version__, prog_name="yprov")
-def main() -> None:
-    """Work with the provenance of workflow runs recorded by yprov-workflows."""
 
 
 @main.command()
@@ -98,7 +27,7 @@ def main() -> None:
     type=click.Path(path_type=Path),
     help="Where to write the document (default: <RUN_DIR>/<run id>.prov.json).",
 )
-@_one_line_errors
+@one_line_errors
 def export(run_dir: Path, output: Path | None) -> None:
     """Assemble the PROV-JSON document of the run in RUN_DIR from its journal.
 
@@ -114,7 +43,7 @@ def export(run_dir: Path, output: Path | None) -> None:
             stacklevel=1,
         )
     _write(target, assemble(run_dir))
-    _echo(str(target))
+    echo(str(target))
 
 
 def _check_run_dir(run_dir: Path) -> None:
@@ -154,11 +83,11 @@ def _check_target(target: Path) -> None:
 
 @main.command()
 @click.argument("document", type=click.Path(path_type=Path))
-@_one_line_errors
+@one_line_errors
 def show(document: Path) -> None:
     """Print a short summary of DOCUMENT: status, steps, CPU, memory, files."""
     for line in summarize(load_prov_document(document)):
-        _echo(line)
+        echo(line)
 
 
 @main.command()
@@ -183,7 +112,7 @@ def show(document: Path) -> None:
     help="The x axis of --plot: step, seconds since the first point, or the step's cumulative "
     "energy (its CPU time where it logged none).",
 )
-@_one_line_errors
+@one_line_errors
 def metrics(
     source: Path,
     step_name: str | None,
@@ -202,12 +131,12 @@ def metrics(
     if plot is not None:
         _check_target(plot)
     for line in metrics_output(source, step_name, name, context, as_csv, as_json, plot, x_axis):
-        _echo(line)
+        echo(line)
 
 
 @main.command(name="validate")
 @click.argument("document", type=click.Path(path_type=Path))
-@_one_line_errors
+@one_line_errors
 def validate_command(document: Path) -> None:
     """Check DOCUMENT: PROV-JSON schema, round trip through `prov`, structural checks.
 
@@ -215,13 +144,9 @@ def validate_command(document: Path) -> None:
     """
     report = validate_file(document)
     if report.ok:
-        _echo(f"{document}: valid")
+        echo(f"{document}: valid")
         return
     for problem in report.problems:
-        _echo(_one_line(problem))
-    _echo(f"{document}: invalid ({len(report.problems)} problems)", err=True)
+        echo(one_line(problem))
+    echo(f"{document}: invalid ({len(report.problems)} problems)", err=True)
     sys.exit(EXIT_INVALID)
-
-
-if __name__ == "__main__":
-    main()
