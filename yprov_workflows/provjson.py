@@ -20,6 +20,7 @@ from yprov_workflows.records import (
     MetricSeries,
     RunEnd,
     RunStart,
+    Software,
     StepRecord,
     ValueRecord,
 )
@@ -171,7 +172,54 @@ def _add_run(builder: DocumentBuilder, start: RunStart, agents: dict[str, str]) 
     builder.relation(
         "wasAssociatedWith", _association(run, agents["recorder"], None, "ywf:recorder")
     )
+    if start.software is not None:
+        _add_software(builder, run, start.started, start.software)
     return run
+
+
+def _add_software(builder: DocumentBuilder, run: str, started: datetime, sw: Software) -> None:
+    """The run's software environment: an entity the run used (role `ywf:environment`), and the
+    list of installed distributions, a file in the run folder (role `ywf:packages`)."""
+    attrs = _software_attrs(sw)
+    ident = V.environment_id(json.dumps(attrs, sort_keys=True))
+    used = {"prov:activity": run, "prov:time": _time(started)}
+    builder.element("entity", ident, attrs)
+    builder.relation("used", {**used, "prov:entity": ident, "prov:role": "ywf:environment"})
+    if sw.packages is not None:
+        entity = _file_entity(builder, sw.packages)
+        builder.doc["entity"][entity]["prov:type"] = "ywf:PackageList"
+        builder.relation("used", {**used, "prov:entity": entity, "prov:role": "ywf:packages"})
+
+
+def _software_attrs(sw: Software) -> Attrs:
+    system = sw.os_release or sw.os
+    attrs: Attrs = {
+        "prov:type": "ywf:SoftwareEnvironment",
+        "prov:label": f"{sw.python_implementation} {sw.python_version} on {system} ({sw.machine})",
+        "ywf:python_version": sw.python_version,
+        "ywf:python_implementation": sw.python_implementation,
+        "ywf:os": sw.os,
+        "ywf:kernel": sw.kernel,
+        "ywf:machine": sw.machine,
+        "ywf:gpu_count": len(sw.gpus),
+        "ywf:package_count": sw.package_count,
+    }
+    for key, value in (
+        ("ywf:os_release", sw.os_release),
+        ("ywf:cpu_model", sw.cpu_model),
+        ("ywf:cpu_count", sw.cpu_count),
+        ("ywf:memory_total_bytes", sw.memory_total_bytes),
+        ("ywf:gpu_models", json.dumps(list(sw.gpus)) if sw.gpus else None),
+        ("ywf:gpu_driver", sw.gpu_driver),
+        ("ywf:packages_path", sw.packages.path if sw.packages else None),
+        ("ywf:packages_sha256", sw.packages.sha256 if sw.packages else None),
+        ("ywf:git_commit", sw.git_commit),
+        ("ywf:git_dirty", sw.git_dirty),
+    ):
+        _put(attrs, key, value)
+    attrs.update({f"package:{V.safe(k)}": v for k, v in sw.versions.items()})
+    attrs.update({f"ywf:missing_{V.safe(k)}": v for k, v in sw.missing.items()})
+    return attrs
 
 
 def _workflow_plan(builder: DocumentBuilder, start: RunStart) -> str | None:

@@ -9,6 +9,7 @@ summed up in one line at the end.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Hashable, Iterator
@@ -24,6 +25,7 @@ from yprov_workflows.liveness import OwnerLock
 from yprov_workflows.records import RunEnd, RunStart, Status, StepRecord
 from yprov_workflows.runs import journal_path, point_latest, unassembled_runs
 from yprov_workflows.settings import Settings
+from yprov_workflows.software import capture
 from yprov_workflows.values import Value
 
 Warn = Callable[[str], None]
@@ -116,11 +118,13 @@ class Recorder:
         self.problems.report(problem, what, self.settings.strict)
 
     def start(self, start: RunStart) -> None:
-        """Open the run folder and journal; on failure recording is off for this run."""
+        """Open the run folder and journal; on failure recording is off for this run. A start
+        without its software environment gets it captured here (`software.capture`)."""
         self._recover_killed_runs()
         run_dir = self.out_dir / start.run_id
         with self.guard(f"opening the run folder in {self.out_dir}"):
             self._owner = OwnerLock.acquire(run_dir)  # before the journal exists: see liveness
+            start = self._with_software(start, run_dir)
             # The recording process owns the journal: no flock (see journal.py).
             journal = JournalWriter(journal_path(run_dir), lock=False)
             try:
@@ -131,6 +135,14 @@ class Recorder:
             self._journal, self.run_dir = journal, run_dir
         if self._journal is None:
             self._release_owner()
+
+    def _with_software(self, start: RunStart, run_dir: Path) -> RunStart:
+        if start.software is not None:
+            return start
+        with self.guard("capturing the software environment"):
+            software = capture(start.workdir, run_dir, start.agents.engine, start.workflow_path)
+            return dataclasses.replace(start, software=software)
+        return start
 
     def record_step(self, step: StepRecord) -> None:
         if self._journal is None:

@@ -169,8 +169,39 @@ class Agents:
 
 
 @dataclass(frozen=True)
+class Software:
+    """The software environment a run ran in, captured once at its start (`software.capture`).
+
+    `packages` is the file listing every installed distribution (`name==version` lines, path
+    relative to the run folder); `versions` the versions of the engine and of the distributions
+    the workflow file imports directly, where known. `git_commit` and `git_dirty` (tracked files
+    changed) describe the workflow's repository. `missing` says why a group has no figures
+    (`gpu`, `git`, `packages`, ...).
+    """
+
+    python_version: str
+    python_implementation: str
+    os: str
+    kernel: str
+    machine: str
+    os_release: str | None = None
+    cpu_model: str | None = None
+    cpu_count: int | None = None
+    memory_total_bytes: int | None = None
+    gpus: tuple[str, ...] = ()
+    gpu_driver: str | None = None
+    packages: FileRecord | None = None
+    package_count: int = 0
+    versions: dict[str, str] = field(default_factory=dict)
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    missing: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class RunStart:
-    """The opening record of a run."""
+    """The opening record of a run; `software` is the environment it ran in (None: not
+    captured)."""
 
     run_id: str
     started: datetime
@@ -182,6 +213,7 @@ class RunStart:
     targets: tuple[str, ...] = ()
     config: dict[str, Value] = field(default_factory=dict)
     host: str | None = None
+    software: Software | None = None
 
 
 @dataclass(frozen=True)
@@ -299,6 +331,8 @@ def _decode(name: str, value: Any) -> Any:
     if name == "usage" and value is not None:
         series = value.get("series")
         return Usage(**{**value, "series": _file(series) if series else None})
+    if name == "software" and value is not None:
+        return _software(value)
     if name in _NESTED and value is not None:
         return _NESTED[name](**value)
     return value
@@ -306,6 +340,12 @@ def _decode(name: str, value: Any) -> Any:
 
 def _series(data: dict[str, Any]) -> MetricSeries:
     return MetricSeries(**{**data, "file": _file(data["file"])})
+
+
+def _software(data: dict[str, Any]) -> Software:
+    packages = data.get("packages")
+    gpus = tuple(data.get("gpus", ()))
+    return Software(**{**data, "gpus": gpus, "packages": _file(packages) if packages else None})
 
 
 def _file(data: dict[str, Any]) -> FileRecord:

@@ -22,28 +22,44 @@ def summarize(doc: Mapping[str, Any]) -> list[str]:
     activities = list(records(doc, "activity"))
     run = next((a for a in activities if a.get("prov:type") == "wfprov:WorkflowRun"), {})
     steps = [a for a in activities if a.get("prov:type") == "wfprov:ProcessRun"]
-    files = [e for e in records(doc, "entity") if _is_file(e.get("prov:type"))]
+    files = [e for e in records(doc, "entity") if is_file(e.get("prov:type"))]
     return [
-        f"run {run.get('ywf:run_id', '?')}: {run.get('ywf:status', '?')}, {len(steps)} steps, "
-        f"{run.get('prov:startTime', '?')} -> {run.get('prov:endTime', '?')}",
+        headline(run, len(steps)),
         *_step_lines(steps),
-        f"CPU {_sum(steps, 'ywf:cpu_total_s'):.2f} s in all, {_peak(steps)}, "
-        f"{len(files)} file versions",
-        _energy(run, steps),
-        *_tracked_lines(doc),
+        totals_line(steps, len(files)),
+        energy_line(run, steps),
+        *tracked_lines(doc),
     ]
 
 
-def _is_file(kind: Any) -> bool:
+def headline(run: Attributes, steps: int) -> str:
+    """`run <id>: <status>, <n> steps, <start> -> <end>`."""
+    return (
+        f"run {run.get('ywf:run_id', '?')}: {run.get('ywf:status', '?')}, {steps} steps, "
+        f"{run.get('prov:startTime', '?')} -> {run.get('prov:endTime', '?')}"
+    )
+
+
+def totals_line(steps: list[Attributes], files: int) -> str:
+    """The steps' CPU in all, the largest peak RSS and the number of file versions."""
+    return (
+        f"CPU {_sum(steps, 'ywf:cpu_total_s'):.2f} s in all, {_peak(steps)}, {files} file versions"
+    )
+
+
+def is_file(kind: Any) -> bool:
     """A file entity (a logged model is also typed `provml:Model`)."""
     return kind == "ywf:File" or (isinstance(kind, list) and "ywf:File" in kind)
 
 
-def _tracked_lines(doc: Mapping[str, Any]) -> list[str]:
+def tracked_lines(
+    doc: Mapping[str, Any], params: dict[str, dict[str, Any]] | None = None
+) -> list[str]:
     """Per step that logged them: the last value of each metric series and the
-    hyper-parameters (`yprov_workflows.tracking`)."""
+    hyper-parameters (`yprov_workflows.tracking`); `params`: the hyper-parameters by activity,
+    when the caller knows them already."""
     finals = _finals(doc)
-    params = params_by_activity(doc)
+    params = params_by_activity(doc) if params is None else params
     steps = dict(elements(doc, "activity"))
     logged = [a for a in steps if a in finals or a in params]
     logged.sort(key=lambda a: (str(steps[a].get("prov:startTime", "")), a))
@@ -88,7 +104,8 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _energy(run: Attributes, steps: list[Attributes]) -> str:
+def energy_line(run: Attributes, steps: list[Attributes]) -> str:
+    """The run's GPU and CPU energy, or why there is none."""
     gpu = _number(run.get("ywf:total_gpu_energy_j"))
     cpu = _number(run.get("ywf:total_cpu_energy_attributed_j"))
     parts = [f"GPU {gpu:.1f} J" if gpu is not None else _why(steps, "gpu", "GPU")]

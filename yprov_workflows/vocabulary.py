@@ -25,6 +25,7 @@ NAMESPACES: dict[str, str] = {
     "wildcard": BASE + "ns/wildcard#",
     "resource": BASE + "ns/resource#",
     "config": BASE + "ns/config#",
+    "package": BASE + "ns/package#",
     "run": BASE + "id/run/",
     "step": BASE + "id/step/",
     "artifact": BASE + "id/artifact/",
@@ -33,6 +34,7 @@ NAMESPACES: dict[str, str] = {
     "value": BASE + "id/value/",
     "plan": BASE + "id/plan/",
     "agent": BASE + "id/agent/",
+    "environment": BASE + "id/environment/",
 }
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -83,3 +85,9 @@ def plan_id(kind: str, name: str, digest: str | None) -> str:
 
 def agent_id(kind: str, name: str) -> str:
     return f"agent:{safe(kind)}_{safe(name)}"
+
+
+def environment_id(description_json: str) -> str:
+    """A software environment, by its description: the same environment has the same identifier
+    in every run."""
+    return f"environment:{short_hash(description_json, 16)}"

@@ -186,12 +186,12 @@ def test_an_unexpected_exception_is_one_line_too(
     from click.testing import CliRunner
 
     from yprov_workflows import cli
-    from yprov_workflows.cli import documents
+    from yprov_workflows.cli import query
 
-    def broken(doc: object) -> list[str]:
+    def broken(graph: object) -> list[str]:
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr(documents, "summarize", broken)
+    monkeypatch.setattr(query, "summarize_run", broken)
     path = tmp_path / "doc.json"
     path.write_text("{}")
     result = CliRunner().invoke(cli.main, ["show", str(path)])

@@ -2,13 +2,15 @@
 
 Every subcommand gets random JSON, JSON objects whose PROV keys hold random JSON, random bytes,
 truncations and bit flips of a real document (`show`, `validate`, `metrics`, next to the metric
-series file the document points to) and of a real journal (`export`,
+series file the document points to; `lineage` of a file and of a step, `diff` with itself and
+with the real document, `verify`) and of a real journal (`export`,
 which drives the journal reader), and a real document or journal record with one value replaced by
 random JSON. Each example must end with an allowed exit code and
 stderr lines that are all `yprov: error:` or `yprov: warning:` lines (exactly one error line on
-exit 2, plus the verdict line of `validate` on exit 1), never an internal error, within the
-deadline, and leave every file but the output path as it was. The many examples run in-process
-through click's CliRunner; a few real processes check the same contract end to end.
+exit 2, plus the verdict line of `validate` on exit 1; `diff` and `verify` say nothing on stderr
+on exit 1), never an internal error, within the deadline, and leave every file but the output
+path (`verify`: its hash cache) as it was. The many examples run in-process through click's
+CliRunner; a few real processes check the same contract end to end.
 
 Budget, as hypothesis settings profiles:
 
@@ -244,6 +246,10 @@ def _runner() -> CliRunner:
     return CliRunner()
 
 
+QUIET_VERDICT = ("diff", "verify")
+"""Commands whose exit status 1 (the runs differ, files changed) comes with no stderr line."""
+
+
 def run_cli(root: Path, *args: str, output: Path | None = None) -> Result:
     """Run `yprov ARGS` in-process; nothing below `root` but `output` may change."""
     before = _tree(root, output)
@@ -251,18 +257,19 @@ def run_cli(root: Path, *args: str, output: Path | None = None) -> Result:
     assert _tree(root, output) == before, f"yprov {args[0]} wrote outside {output}"
     unexpected = result.exception is not None and not isinstance(result.exception, SystemExit)
     assert not unexpected, "".join(traceback.format_exception(*result.exc_info or ()))
-    assert_contract(result.exit_code, result.stderr)
+    assert_contract(result.exit_code, result.stderr, verdict=args[0] not in QUIET_VERDICT)
     event(f"{args[0]} exit {result.exit_code}")
     return result
 
 
-def assert_contract(code: int, stderr: str) -> None:
-    """Exit 0, 1 or 2; stderr is one-line errors and warnings, never a traceback."""
+def assert_contract(code: int, stderr: str, verdict: bool = True) -> None:
+    """Exit 0, 1 or 2; stderr is one-line errors and warnings, never a traceback; on exit 1 one
+    verdict line (`validate`), or none (`verdict=False`: diff, verify)."""
     assert "Traceback" not in stderr and "internal error" not in stderr, stderr
     lines = stderr.splitlines()
     errors = [line for line in lines if line.startswith(ERROR)]
     others = [line for line in lines if not line.startswith((ERROR, WARNING))]
-    expected_errors, expected_others = {0: (0, 0), 1: (0, 1), 2: (1, 0)}[code]
+    expected_errors, expected_others = {0: (0, 0), 1: (0, int(verdict)), 2: (1, 0)}[code]
     assert (len(errors), len(others)) == (expected_errors, expected_others), stderr
     assert all(line.endswith(" problems)") for line in others), stderr
 
@@ -283,6 +290,25 @@ def check_document(content: bytes, *, shaped: bool = False) -> None:
         assert validated.exit_code in (0, 1, 2)
         if validated.exit_code == 0:
             assert shown.exit_code == 0, "a valid document is shaped as PROV-JSON"
+        check_queries(Path(tmp), path, shown.exit_code == 0)
+
+
+def check_queries(root: Path, path: Path, readable: bool) -> None:
+    """`lineage`, `diff` and `verify` of a document: a result, or one line when it cannot be
+    read (exit 2 exactly when `show` could not read it either)."""
+    for target in ("a.txt", "rule1"):
+        found = run_cli(root, "lineage", str(path), target, "--depth", "2")
+        assert found.exit_code in ((0, 2) if readable else (2,))
+    real = root / "real.json"
+    real.write_bytes(real_document())
+    assert run_cli(root, "diff", str(path), str(path)).exit_code == (0 if readable else 2)
+    assert run_cli(root, "diff", str(real), str(path), "--json").exit_code in (
+        (0, 1) if readable else (2,)
+    )
+    cache = path.with_name(f"{path.name}.verify-cache.json")
+    checked = run_cli(root, "verify", str(path), output=cache)
+    assert checked.exit_code in ((0, 1) if readable else (2,))
+    real.unlink()
 
 
 def check_journal(content: bytes) -> None:
@@ -399,9 +425,10 @@ def test_real_process_gives_one_line_or_a_result(tmp_path: Path, kind: str, cont
     path.write_bytes(content)
     commands = [["export", str(path.parent)]]
     if kind == "document":
-        commands = [["show"], ["validate"], ["metrics"]]
+        commands = [["show"], ["validate"], ["metrics"], ["lineage", "a.txt"], ["verify"]]
+        commands += [["diff", str(path)]]
     for command in commands:
-        args = command if kind == "journal" else [*command, str(path)]
+        args = command if kind == "journal" else [command[0], str(path), *command[1:]]
         result = _yprov(*args)
-        assert_contract(result.returncode, result.stderr)
+        assert_contract(result.returncode, result.stderr, verdict=command[0] not in QUIET_VERDICT)
         assert result.returncode in ((0, 2) if command[0] != "validate" else (1, 2))

@@ -76,6 +76,8 @@ def test_the_wheel_holds_every_package_and_data_file(wheel: Path) -> None:
         "yprov_workflows/py.typed",
         "yprov_workflows/schemas/prov-json.schema.json",
         "yprov_workflows/usage/launcher_program.py",
+        "yprov_workflows/export/assets/graph.js",  # the offline graph page's renderer
+        "yprov_workflows/export/assets/graph.css",
         "snakemake_executor_plugin_yprov/__init__.py",
         "yprov_prefect/__init__.py",
     ):
@@ -129,4 +131,6 @@ def test_a_fresh_environment_runs_both_integrations_from_the_wheel(
         document = folder / ".yprov" / "latest.prov.json"
         assert "valid" in _run(yprov, "validate", document, cwd=folder, env=env)
         assert "steps" in _run(yprov, "show", document, cwd=folder, env=env)
+        _run(yprov, "graph", document, "-o", folder / "graph.html", cwd=folder, env=env)
+        assert "yprov graph page" in (folder / "graph.html").read_text()  # assets in the wheel
     assert os.access(yprov, os.X_OK)

@@ -1,4 +1,5 @@
-"""`yprov export`, `show`, `metrics` and `validate`: one run's document and what it holds."""
+"""`yprov export`, `metrics` and `validate`: one run's document and what it holds (`show` lives
+with the other questions about runs in `query`)."""
 
 from __future__ import annotations
 
@@ -9,53 +10,74 @@ from typing import Any
 
 import click
 
-from yprov_workflows.assemble import assemble
 from yprov_workflows.cli._base import EXIT_INVALID, echo, main, one_line, one_line_errors
-from yprov_workflows.errors import JournalError, YProvError
+from yprov_workflows.errors import YProvError
+from yprov_workflows.export.formats import FORMATS, default_target, write_file, write_stream
+from yprov_workflows.export.source import Located, load, locate
 from yprov_workflows.liveness import still_recording
-from yprov_workflows.runs import document_path, journal_path, write_document
-from yprov_workflows.summary import summarize
+from yprov_workflows.runs import write_document
 from yprov_workflows.tracking.view import metrics_output
-from yprov_workflows.validation import load_prov_document, validate_file
+from yprov_workflows.validation import validate_file
 
 
 @main.command()
-@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="json",
+    show_default=True,
+    help="json: PROV-JSON; provn: PROV-N; jsonld: PROV-JSONLD; provo-nt: PROV-O N-Triples; "
+    "provo-ttl: PROV-O Turtle (needs rdflib: pip install 'yprov-workflows[rdf]'); rocrate: a "
+    "Workflow Run RO-Crate (a .zip, or a folder).",
+)
 @click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path),
-    help="Where to write the document (default: <RUN_DIR>/<run id>.prov.json).",
+    help="Where to write (default: <run folder>/<run id>.prov.json, .provn, .jsonld, .nt, .ttl "
+    "or .crate.zip); - for standard output (not rocrate).",
+)
+@click.option(
+    "--license",
+    "license_",
+    metavar="URL",
+    help="rocrate: the crate's license (e.g. https://spdx.org/licenses/CC-BY-4.0).",
 )
 @one_line_errors
-def export(run_dir: Path, output: Path | None) -> None:
-    """Assemble the PROV-JSON document of the run in RUN_DIR from its journal.
+def export(run: Path, fmt: str, output: Path | None, license_: str | None) -> None:
+    """Write the document of RUN (a run folder, the output folder .yprov for its latest run, or
+    a PROV-JSON document) in a format; print where.
 
-    Works for runs that were killed: the document then marks the run incomplete.
+    A run folder's document is assembled from its journal now: runs that were killed, or are
+    still going, are exported too, marked incomplete.
     """
-    _check_run_dir(run_dir)
-    target = output or run_dir / document_path(run_dir.resolve()).name  # `.` has no name
-    _check_target(target)
-    if (alive := still_recording(run_dir)) is not None:
+    located = locate(run)
+    target = output or default_target(located, fmt)
+    if str(target) != "-" and fmt != "rocrate":
+        _check_target(target)
+    if located.kind == "journal" and (alive := still_recording(located.path)) is not None:
         warnings.warn(
-            f"the run in {run_dir} is still going ({alive}): the document is a snapshot of it "
+            f"the run in {run} is still going ({alive}): the document is a snapshot of it "
             "so far, marked incomplete",
             stacklevel=1,
         )
-    _write(target, assemble(run_dir))
+    loaded = load(located)
+    if str(target) == "-":
+        write_stream(loaded.document, fmt, sys.stdout)
+        return
+    if fmt == "json":
+        if not _same_file(target, located):
+            _write(target, loaded.document)
+    else:
+        write_file(loaded.document, fmt, target, loaded.run_id, license_)
     echo(str(target))
 
 
-def _check_run_dir(run_dir: Path) -> None:
-    journal = journal_path(run_dir)
-    if not run_dir.exists():
-        raise JournalError(f"{run_dir} does not exist; give the folder of a run (.yprov/<run id>)")
-    if not run_dir.is_dir():
-        raise JournalError(f"{run_dir} is a file, not a run folder; give the folder of a run")
-    if not journal.exists():
-        raise JournalError(f"{run_dir} has no {journal.name}: not a run folder; give one")
-    if not journal.is_file():
-        raise JournalError(f"{journal} is not a file: not a run folder; give the folder of a run")
+def _same_file(target: Path, located: Located) -> bool:
+    return located.kind == "document" and target.exists() and target.samefile(located.path)
 
 
 def _write(target: Path, document: dict[str, Any]) -> None:
@@ -79,15 +101,6 @@ def _check_target(target: Path) -> None:
         raise YProvError(f"{target.parent} does not exist; create it or give another -o FILE")
     if not target.parent.is_dir():
         raise YProvError(f"{target.parent} is a file, not a folder; give another -o FILE")
-
-
-@main.command()
-@click.argument("document", type=click.Path(path_type=Path))
-@one_line_errors
-def show(document: Path) -> None:
-    """Print a short summary of DOCUMENT: status, steps, CPU, memory, files."""
-    for line in summarize(load_prov_document(document)):
-        echo(line)
 
 
 @main.command()

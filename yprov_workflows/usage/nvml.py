@@ -282,6 +282,13 @@ class Gpus:
         """Each device's energy counter (mJ since the driver loaded); about 3 ms per device."""
         return {device.uuid: self._query(device.uuid, _ENERGY, int) for device in self.devices}
 
+    def driver_version(self) -> str | None:
+        """The NVIDIA driver's version; None without NVML or when it does not say."""
+        module = self._module
+        if module is None:
+            return None
+        return _optional(lambda: _text(module.nvmlSystemGetDriverVersion()))
+
     def unsupported(self) -> dict[str, list[str]]:
         """UUID -> the NVML queries that proved unsupported on that device (never asked again)."""
         return {uuid: list(queries) for uuid, queries in self._unsupported.items()}
