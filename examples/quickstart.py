@@ -3,7 +3,9 @@
 
     python3 examples/quickstart.py
 
-Needs only Python 3.11+. Prints where the PROV-JSON document is and a short summary of the run.
+Needs only Python 3.11+. Prints where the PROV-JSON document is, a short summary of the run (with
+the final value of each metric the training steps logged, and their hyper-parameters), and draws
+the training and validation loss of the two learning rates, epoch by epoch, into one plot.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def install(extras: str) -> None:
 
 
 def main() -> None:
-    install("snakemake")
+    install("snakemake,plot")
     run(
         PYTHON,
         "-m",
@@ -54,10 +56,15 @@ def main() -> None:
     run(PYTHON, "-m", "yprov_workflows", "validate", document)
     print(f"\nProvenance document: {document}")
     run(PYTHON, "-m", "yprov_workflows", "show", document)
+    plot = WORKDIR / "loss.png"
+    metrics = ("metrics", document, "--step", "train", "--name", "loss", "--plot", plot)
+    run(PYTHON, "-m", "yprov_workflows", *metrics)
+    print(f"\nLoss per epoch of both learning rates: {plot}")
     venv = os.path.relpath(VENV)
     print(
         f"\nThe yprov command is in the virtual environment, not on your PATH:\n"
         f"  {venv}/bin/yprov show {document}\n"
+        f"  {venv}/bin/yprov metrics {document} --step train\n"
         f"  {venv}/bin/yprov validate {document}\n"
         f"or activate the environment first: source {venv}/bin/activate"
     )

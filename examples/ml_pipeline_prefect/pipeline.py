@@ -11,7 +11,9 @@ Run from the repository root (outputs and `.yprov/` go to the work folder):
 Same stages, settings and files as the Snakemake example, whose pure-Python code is imported
 from `examples/ml_pipeline/scripts/`. Each stage is a `@prov_task` that takes its input files as
 `pathlib.Path` arguments and returns the files it wrote, so the PROV document links the steps
-file by file (sha256), as it does for Snakemake jobs.
+file by file (sha256), as it does for Snakemake jobs. The training code logs its hyper-parameters,
+per-epoch metrics and model (`import yprov_workflows as yp`): they land on the `train` task runs,
+as they land on the Snakemake jobs.
 """
 
 from __future__ import annotations
@@ -69,14 +71,14 @@ def prepare_data(
 
 
 @prov_task
-def train(train_csv: Path, lr: float, epochs: int) -> Path:
-    """Logistic regression by full-batch gradient descent; writes models/model_lr{lr}.json."""
-    features, labels = read_csv(train_csv)
-    weights, bias, losses = train_script.train(features, labels, lr, epochs)
-    final_loss = train_script.log_loss(train_script.predict(weights, bias, features), labels)
-    get_run_logger().info("lr=%s: loss %.6f -> %.6f", lr, losses[0], final_loss)
+def train(train_csv: Path, lr: float, epochs: int, validation_fraction: float) -> Path:
+    """Logistic regression by full-batch gradient descent; writes models/model_lr{lr}.json.
+
+    The training code logs its hyper-parameters, per-epoch training and validation metrics,
+    per-epoch system metrics and the model into this task run's provenance."""
     output = Path(f"models/model_lr{lr}.json")
-    train_script.write_model(output, lr, epochs, len(labels), weights, bias, losses, final_loss)
+    losses, final_loss = train_script.fit(train_csv, lr, epochs, validation_fraction, output)
+    get_run_logger().info("lr=%s: loss %.6f -> %.6f", lr, losses[0], final_loss)
     return output
 
 
@@ -86,6 +88,7 @@ def evaluate(model_json: Path, test_csv: Path) -> Path:
     model = json.loads(model_json.read_text())
     features, labels = read_csv(test_csv)
     metrics = evaluate_script.compute_metrics(evaluate_script.predict(model, features), labels)
+    evaluate_script.log_test_metrics(metrics)
     result = {"model": str(model_json), "learning_rate": model["learning_rate"], **metrics}
     output = Path(f"metrics/metrics_lr{model['learning_rate']}.json")
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -140,6 +143,7 @@ def ml_pipeline(
     noise: float = 1.5,
     test_fraction: float = 0.2,
     epochs: int = 150,
+    validation_fraction: float = 0.25,
     learning_rates: tuple[float, ...] = (0.05, 0.5),
 ) -> tuple[Path, Path]:
     """prepare_data -> train (one per learning rate, concurrently) -> evaluate -> report.
@@ -149,7 +153,7 @@ def ml_pipeline(
     train_csv, test_csv = prepare_data(
         seed, n_samples, n_features, class_separation, noise, test_fraction
     )
-    models = [train.submit(train_csv, lr, epochs) for lr in learning_rates]
+    models = [train.submit(train_csv, lr, epochs, validation_fraction) for lr in learning_rates]
     metrics = [evaluate.submit(model, test_csv) for model in models]
     return report(metrics)
 

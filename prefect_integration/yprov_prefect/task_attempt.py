@@ -1,11 +1,23 @@
-"""Measure and record one task-run attempt, around the task body, in the thread that runs it."""
+"""Measure and record one task-run attempt, around the task body, in the thread that runs it.
+
+The body runs inside the attempt's step channel (`yprov_workflows.tracking`): `yp.log_*` calls in
+it (and in the threads and asyncio tasks it starts with its context) go to this attempt. The
+channel is lazy: a body that logs nothing costs a context variable set and reset, and no file. A
+task alone in a worker process (process pool, Dask) also has its step folder in the process's
+environment (`YPROV_STEP_DIR`) while the body runs, so its child processes log into it; in a
+process shared by several tasks (the thread pool) a child process finds the step only through
+`yp.step_env()`, passed to it explicitly. What the body logged is collected into the step's
+record when it ends.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from yprov_prefect import adapter, run_status, session
@@ -14,6 +26,8 @@ from yprov_workflows.environment import HOST
 from yprov_workflows.records import Code, FileRecord, RunStart, StepRecord, Usage, ValueRecord
 from yprov_workflows.redaction import Redactor
 from yprov_workflows.settings import Settings
+from yprov_workflows.tracking import STEP_DIR_VARIABLE, StepChannel, Tracked
+from yprov_workflows.tracking.layout import TRACKING
 from yprov_workflows.usage.watch import SeriesPlan
 from yprov_workflows.values import Value
 from yprov_workflows.vocabulary import safe
@@ -64,29 +78,92 @@ def recorded(fn: Callable[..., Any], code: Callable[[], Code]) -> Iterator[Outco
     except Exception as problem:
         session.report(problem, f"describing the arguments of {context.task.name}", config)
         args = adapter.Arguments()
-    measure = TaskMeasure.start(*_watching(context.task_run, config), config)
+    run_dir = _run_dir(context.task_run, config)
+    measure = TaskMeasure.start(*_watching(context.task_run, run_dir, config), config)
+    channel = StepChannel.lazy(run_dir, _channel_key(context.task_run), measure.t0)
+    worker = not session.in_flow_process()
     outcome = Outcome()
     try:
-        with outcome.watching():
+        with outcome.watching(), _tracking(channel, worker, measure.ticket.alone, config):
             yield outcome
     finally:
         usage = measure.stop(session.hasher())
         try:
-            _journal(context, code, args, outcome, started, usage, redactor)
+            tracked = _collected(channel, redactor, config)
+            _journal(context, code, args, outcome, started, usage, redactor, tracked)
         except Exception as problem:
             session.report(problem, f"recording task {context.task.name}", config)
 
 
-def _watching(run: Any, config: Settings) -> tuple[str, SeriesPlan]:
-    """The sampler's id for this attempt, and where its time series would go."""
-    attempt = f"{run.id}/{run.run_count or 1}"
+def _run_dir(run: Any, config: Settings) -> Path:
+    """The folder of the task's run (known in the flow's process: no working-directory lookup)."""
     current = session.CURRENT.get()
     if current is not None and session.in_flow_process():
-        run_dir = current.run_dir  # known: no working-directory lookup per task
-    else:
-        run_dir = session.run_dir_for(str(run.flow_run_id), config)
+        return current.run_dir
+    return session.run_dir_for(str(run.flow_run_id), config)
+
+
+def _watching(run: Any, run_dir: Path, config: Settings) -> tuple[str, SeriesPlan]:
+    """The sampler's id for this attempt, and where its time series would go."""
+    attempt = f"{run.id}/{run.run_count or 1}"
     name = safe(f"{run.name}-{run.run_count or 1}")
     return attempt, SeriesPlan(run_dir / "series" / f"{name}.csv", config.series_after_s)
+
+
+def _channel_key(run: Any) -> str:
+    """The name of the attempt's tracking folder: its task run's name (`train-4f2`) and attempt."""
+    return f"{run.name}-{run.run_count or 1}"
+
+
+@contextmanager
+def _tracking(channel: StepChannel, worker: bool, alone: bool, config: Settings) -> Iterator[None]:
+    """The body inside the attempt's channel; in a worker process, also in its environment when
+    the attempt has the process to itself (see `_exported`)."""
+    with channel.active():
+        if not worker:
+            yield
+            return
+        with _exported(channel, alone, config):
+            yield
+
+
+@contextmanager
+def _exported(channel: StepChannel, alone: bool, config: Settings) -> Iterator[None]:
+    """`YPROV_STEP_DIR` of a worker process while the body runs: this attempt's folder when it
+    began alone there, so that its child processes log into it. An attempt that began next to
+    another one (a worker with several threads) takes out the folder that one put there: a child
+    process of either then logs nowhere (with a warning), rather than into the wrong step."""
+    saved = os.environ.get(STEP_DIR_VARIABLE)
+    if not alone:
+        if saved is not None and _in_run(saved, channel):
+            os.environ.pop(STEP_DIR_VARIABLE, None)  # the attempt that set it puts back its own
+        yield
+        return
+    with session.guarded(f"making the tracking folder of {channel.step_key}", config):
+        os.environ.update(channel.env())
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(STEP_DIR_VARIABLE, None)
+        else:
+            os.environ[STEP_DIR_VARIABLE] = saved
+
+
+def _in_run(folder: str, channel: StepChannel) -> bool:
+    """Whether a step folder is one of this run's (another attempt's, in this process)."""
+    return Path(folder).parent == channel.run_dir / TRACKING
+
+
+def _collected(channel: StepChannel, redactor: Redactor, config: Settings) -> Tracked | None:
+    """What the body logged; None when it logged nothing (no folder: nothing to read)."""
+    if not channel.opened:
+        return None
+
+    def report(problem: Exception, what: str) -> None:
+        session.report(problem, what, config)
+
+    return channel.collect(session.hasher(), redactor, report=report)
 
 
 def _redactor(config: Settings) -> Redactor:
@@ -111,8 +188,11 @@ def _journal(
     started: datetime,
     usage: Usage,
     redactor: Redactor,
+    tracked: Tracked | None,
 ) -> None:
     step = _step(context, code(), args, outcome, started, usage, redactor)
+    if tracked is not None:
+        step = tracked.apply(step)
     current = session.CURRENT.get()
     if current is not None and session.in_flow_process():
         current.recorder.record_step(step)  # the flow's open journal: no open/close per task

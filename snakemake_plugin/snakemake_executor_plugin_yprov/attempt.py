@@ -9,6 +9,7 @@ from datetime import datetime
 
 from yprov_workflows.recorder import utcnow
 from yprov_workflows.records import FileRecord, Usage
+from yprov_workflows.tracking import StepChannel
 from yprov_workflows.usage.combine import with_sampled
 from yprov_workflows.usage.monitor import Sampled
 from yprov_workflows.usage.process import ProcessUsage
@@ -35,6 +36,7 @@ class Attempt:
     series: FileRecord | None = None
     pid: int = field(default_factory=os.getpid)
     thread: int = field(default_factory=threading.get_native_id)
+    channel: StepChannel | None = None  # what the job's code logs (`yprov_workflows.tracking`)
 
     def verdict(self) -> dict[str, str | int | float | bool]:
         """Marks an attempt whose end Snakemake never reported (the run stopped first)."""

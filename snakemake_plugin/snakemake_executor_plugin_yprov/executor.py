@@ -7,8 +7,16 @@ Hooks (all in Snakemake's executor API or its local executor, guarded by tests):
   process runs this executor too (`additional_general_args`), which leaves the job's real error in a
   file for us (`failures.py`); its output is untouched.
 - `handle_job_success` / `handle_job_error` come after Snakemake checked the outputs: the attempt
-  is then written to the journal, as completed or failed.
+  is then written to the journal, as completed or failed, with what its code logged.
 - `shutdown` / `cancel` close the run and assemble the document.
+
+In-step tracking (`yprov_workflows.tracking`): each attempt has a step channel, made in its worker
+thread when the attempt begins (lazily: its folder exists once a process of the job starts or its
+code logs). The job's processes get its folder in their environment (`YPROV_STEP_DIR`, through
+the measuring Popen or the spawned process's environment), with the run's secret names, redaction
+and strict settings (`YPROV_SECRET_NAMES`, `YPROV_REDACT`, `YPROV_STRICT`) so that they hide
+secrets before anything reaches the disk; a `run:` block in a Snakemake thread runs inside the
+channel's context. At the verdict the channel is collected into the step's record.
 """
 
 from __future__ import annotations
@@ -36,6 +44,8 @@ from yprov_workflows.records import RunStart, Status, StepRecord
 from yprov_workflows.redaction import Redactor
 from yprov_workflows.runs import new_run_id
 from yprov_workflows.settings import Settings
+from yprov_workflows.tracking import StepChannel
+from yprov_workflows.tracking.channel import CURRENT
 from yprov_workflows.usage.launcher import Launcher
 from yprov_workflows.usage.monitor import Monitor
 from yprov_workflows.usage.process import ThreadUsage
@@ -55,6 +65,7 @@ class Executor(LocalExecutor):
         self._opening: tuple[Recorder, RunStart] | None = None
         self._monitor: Monitor | None = None
         self._launcher: Launcher | None = None
+        self._job_env: dict[str, str] = {}
         if self.workflow.is_main_process:
             self._prepare_run()
 
@@ -96,8 +107,9 @@ class Executor(LocalExecutor):
         self._raise_strict(recorder.start, start)
         if recorder.active:
             self._recorder = recorder
+            self._job_env = job_env(recorder.settings)
             self._launcher = Launcher()
-            self._unmeasure = measure_shell_processes(self._usage, self._launcher)
+            self._unmeasure = measure_shell_processes(self._usage, self._launcher, self._step_env)
             self._monitor = Monitor(recorder.settings.sample_tick_s)
 
     def _note_secret_params(self, recorder: Recorder) -> None:
@@ -153,7 +165,7 @@ class Executor(LocalExecutor):
         cpu0 = time.thread_time()
         with self._usage.collecting(on_spawn=watch.add_root) as reaped:
             try:
-                super().cached_or_run(job, run_func, *args)
+                super().cached_or_run(job, _in_channel(attempt.channel, run_func), *args)
             except BaseException as exc:
                 with recorder.guard(f"describing the error of {job.rule.name}"):
                     attempt.error = attempt.error or failures.describe(job, exc, adapter.logs(job))
@@ -205,6 +217,8 @@ class Executor(LocalExecutor):
 
     def _begin(self, recorder: Recorder, job: Any) -> Attempt:
         attempt = Attempt(started=utcnow())
+        if recorder.run_dir is not None:
+            attempt.channel = StepChannel.lazy(recorder.run_dir, channel_key(job))
         with self._lock:
             self._attempts[(id(job), job.attempt)] = (job, attempt)
         with recorder.guard(f"hashing inputs of {job.rule.name}"):
@@ -223,13 +237,24 @@ class Executor(LocalExecutor):
         launcher = self._launcher
         popen = launcher.popen_class(self._usage) if launcher else self._usage.popen_class()
         settings = self._recorder.settings if self._recorder else Settings()
-        process = popen(cmd, shell=True, env=failures.with_report(report, settings.secret_names))
+        env = {**failures.with_report(report, settings.secret_names), **self._step_env()}
+        process = popen(cmd, shell=True, env=env)
         process.wait()  # reports the process tree's usage to this thread's collector
         attempt.spawned = True
         if process.returncode:
             attempt.exit_code = process.returncode
             attempt.error = failures.read_report(report) or failures.spawned_failed(process)
             raise SpawnedJobError()
+
+    def _step_env(self) -> dict[str, str]:
+        """The variables of the job whose code runs in this context (its worker thread): its step
+        folder, made now, and the run's tracking settings; nothing outside a job."""
+        channel, recorder = CURRENT.get(), self._recorder
+        if channel is None or recorder is None:
+            return {}
+        with recorder.guard(f"recording step {channel.step_key}"):  # its folder: as its record
+            return {**self._job_env, **channel.env()}
+        return dict(self._job_env)
 
     def _report_path(self, job: Any) -> Path:
         recorder = self._recorder
@@ -259,8 +284,19 @@ class Executor(LocalExecutor):
     def _record(self, recorder: Recorder, job: Any, attempt: Attempt, status: Status) -> None:
         with recorder.guard(f"describing {job.rule.name}"):
             step = self._step(recorder, job, attempt, status)
+            if attempt.channel is not None:
+                step = self._tracked(recorder, job, attempt.channel, step)
             self._raise_strict(recorder.record_step, step)
             self._final[step.key] = status
+
+    def _tracked(
+        self, recorder: Recorder, job: Any, channel: StepChannel, step: StepRecord
+    ) -> StepRecord:
+        """The step with what its code logged (nothing to read when it logged nothing)."""
+        with recorder.guard(f"collecting what {job.rule.name} logged"):
+            collected = channel.collect(recorder.hasher, recorder.redactor, report=recorder.report)
+            return collected.apply(step)
+        return step
 
     def _record_unreported(self, recorder: Recorder, run_status: Status) -> None:
         """Attempts Snakemake never accepted as finished (it stopped first) are kept, marked so,
@@ -300,3 +336,35 @@ class Executor(LocalExecutor):
 
 def _patterns(text: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in text.split(",") if p.strip())
+
+
+def job_env(settings: Settings) -> dict[str, str]:
+    """The run's settings that the job's own processes need when they log (`yprov_workflows`
+    reads them from the environment): hide the same secrets, fail the same way."""
+    env: dict[str, str] = {}
+    if settings.secret_names:
+        env["YPROV_SECRET_NAMES"] = ",".join(settings.secret_names)
+    if not settings.redact:
+        env["YPROV_REDACT"] = "0"
+    if settings.strict:
+        env["YPROV_STRICT"] = "1"
+    return env
+
+
+def channel_key(job: Any) -> str:
+    """The name of a job's tracking folder: its rule and wildcards (`train-lr=0.5`)."""
+    wildcards = (f"{name}={value}" for name, value in job.wildcards_dict.items())
+    return "-".join([str(job.rule.name), *wildcards])
+
+
+def _in_channel(channel: StepChannel | None, run_func: Callable[..., Any]) -> Callable[..., Any]:
+    """`run_func` running in the job's channel context. It must be set inside the call: the job
+    runs in the worker thread's asyncio runner, whose context was copied once, at its start."""
+    if channel is None:
+        return run_func
+
+    def run(*args: Any) -> Any:
+        with channel.active():
+            return run_func(*args)
+
+    return run

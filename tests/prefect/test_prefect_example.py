@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from yprov_workflows.testing import RunDocument
+from yprov_workflows.tracking.read import find_series, open_source, params_by_activity, read_series
 
 PIPELINE = Path(__file__).resolve().parents[2] / "examples" / "ml_pipeline_prefect" / "pipeline.py"
 
@@ -20,7 +21,9 @@ def test_the_prefect_ml_pipeline_example(
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.main(["--workdir", str(tmp_path)])
-    assert "provenance: " in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "provenance: " in printed
+    assert "loss[training]=" in printed and "learning_rate=0.05" in printed  # the summary
     run = RunDocument.latest(tmp_path)
     run.assert_valid()
     names = sorted(s["ywf:step_name"] for s in run.steps())
@@ -32,3 +35,27 @@ def test_the_prefect_ml_pipeline_example(
         assert train["ywf:cpu_total_s"] > 0
     (report,) = run.steps("report")
     assert {run.generator_of(p)["ywf:step_name"] for p in run.inputs_of(report)} == {"evaluate"}
+    check_logged_training(run, tmp_path / ".yprov")
+
+
+def check_logged_training(run: RunDocument, out: Path) -> None:
+    """What the training code logged lands on the train task runs, as on the Snakemake jobs."""
+    _, run_dir = open_source(out)
+    hyper = params_by_activity(run.doc)
+    final_loss = {}
+    for train in run.steps("train"):
+        lr = hyper[train["id"]]["learning_rate"]
+        refs = {(r.name, r.context): r for r in find_series(run.doc) if r.activity == train["id"]}
+        assert {("loss", "validation"), ("accuracy", "validation"), ("cpu_s", "system")} <= set(
+            refs
+        )
+        loss = read_series(run_dir, refs[("loss", "training")]) or []
+        assert [point[0] for point in loss] == list(range(150))
+        final_loss[lr] = loss[-1][1]
+        assert run.outputs_of(train, "ywf:output") == {f"models/model_lr{lr}.json"}
+    assert final_loss[0.5] < final_loss[0.05]  # the larger rate got further in 150 epochs
+    for evaluate in run.steps("evaluate"):
+        names = {
+            r.name for r in find_series(run.doc, context="test") if r.activity == evaluate["id"]
+        }
+        assert names == {"accuracy", "precision", "recall", "log_loss"}

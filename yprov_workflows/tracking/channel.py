@@ -4,6 +4,8 @@ An engine adapter makes one per step attempt, at its start (`StepChannel.open`);
 child processes `channel.env()`; runs in-process code (a Prefect task body, a Snakemake `run:`
 block) inside `with channel.active():`; and at the step's end, once its processes ended, calls
 `channel.collect(hasher, redactor)` and adds the result to the step's record (`Tracked.apply`).
+`StepChannel.lazy` is the same channel whose folder is made only when first needed (a logging
+call, `env()`): a step that logs nothing costs no file.
 
 The logging calls find the step from the context variable that `active()` sets (it follows each
 thread and each asyncio task: steps running at once in one process never mix), and otherwise from
@@ -15,10 +17,11 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from pathlib import Path
 
 from yprov_workflows.environment import HOST
@@ -27,7 +30,9 @@ from yprov_workflows.redaction import Redactor
 from yprov_workflows.tracking.collect import Report, Tracked, collect_folder
 from yprov_workflows.tracking.layout import (
     CHANNEL_FILE,
+    EVENTS,
     FORMAT_VARIABLE,
+    METRICS,
     STEP_DIR_VARIABLE,
     new_step_folder,
 )
@@ -43,10 +48,11 @@ class StepChannel:
     """The tracking folder of one step attempt (see the module's docstring and `layout`)."""
 
     def __init__(self, folder: Path, step_key: str | None = None) -> None:
-        self.folder = Path(folder).absolute()  # the same folder whatever the cwd later
+        self._folder: Path | None = Path(folder).absolute()  # the same whatever the cwd later
         self.step_key = step_key
         self._sink: Sink | None = None
         self.entered: tuple[int, float] | None = None  # (pid, CPU s) when made active there
+        self._pending: _Pending | None = None  # a lazy channel's folder, not made yet
 
     @classmethod
     def open(
@@ -55,23 +61,46 @@ class StepChannel:
         """Make the folder of a new attempt of `step_key` below `run_dir` and write its
         `channel.json` (the start, the metrics format, the RAPL counters when readable).
         Raises OSError when the folder cannot be made: guard it as any recording step."""
-        folder = new_step_folder(Path(run_dir), step_key)
-        rapl_uj, busy = rapl_mark(PROCESS)
+        return cls.lazy(run_dir, step_key, started_monotonic).made()
+
+    @classmethod
+    def lazy(
+        cls, run_dir: Path, step_key: str, started_monotonic: float | None = None
+    ) -> StepChannel:
+        """The channel `open` makes, but no file yet: its folder is made when first needed, by
+        the first logging call in this process, `env()`, `folder` or pickling (to hand it to
+        another process). `collect` of a channel whose folder was never made reads nothing and
+        returns an empty `Tracked`, so a step that logs nothing costs no file. The start is the
+        call's (or `started_monotonic`); the RAPL counters are read when the folder is made, so a
+        step's first `log_system_metrics` counts CPU energy from there. Where the folder cannot be
+        made, a logging call reports it as a tracking problem (a warning, or `RecordingError` in
+        strict mode); `env()` and `folder` raise OSError: guard them."""
         started = time.monotonic() if started_monotonic is None else started_monotonic
-        info = {
-            "format": "yprov-workflows-step-channel",
-            "version": 1,
-            "step_key": step_key,
-            "host": HOST,
-            "pid": os.getpid(),
-            "started_unix": time.time(),
-            "started_monotonic": started,
-            "metrics_format": _metrics_format(),
-            "rapl_uj": rapl_uj,
-            "host_busy_s": busy,
-        }
-        _write_atomically(folder / CHANNEL_FILE, json.dumps(info))
-        return cls(folder, step_key)
+        run_dir = run_dir if isinstance(run_dir, Path) else Path(run_dir)  # cheap when a Path
+        channel = cls.__new__(cls)
+        channel._folder = channel._sink = channel.entered = None
+        channel.step_key = step_key
+        channel._pending = _Pending(run_dir.absolute(), started, time.time())
+        return channel
+
+    def made(self) -> StepChannel:
+        """This channel, its folder made (see `lazy`). Raises OSError."""
+        self.folder  # noqa: B018 (the property makes it)
+        return self
+
+    @property
+    def folder(self) -> Path:
+        """The attempt's folder; a lazy channel makes it now if it has none yet."""
+        folder = self._folder
+        if folder is None:
+            assert self._pending is not None
+            folder = self._folder = self._pending.make(self.step_key or "")
+        return folder
+
+    @property
+    def opened(self) -> bool:
+        """Whether the folder was made (always, for a channel from `open` or `at`)."""
+        return self._folder is not None
 
     def __getstate__(self) -> dict[str, object]:
         """Pickled as its folder and key (to a process-pool or Dask worker): no open files."""
@@ -89,10 +118,13 @@ class StepChannel:
 
     @property
     def run_dir(self) -> Path:
+        if self._folder is None and self._pending is not None:
+            return self._pending.run_dir
         return self.folder.parent.parent
 
     def env(self) -> dict[str, str]:
-        """What the engine adds to the environment of the step's processes."""
+        """What the engine adds to the environment of the step's processes (a lazy channel makes
+        its folder now: raises OSError)."""
         return {STEP_DIR_VARIABLE: str(self.folder)}
 
     @contextmanager
@@ -104,8 +136,9 @@ class StepChannel:
         try:
             yield self
         finally:
-            CURRENT.reset(token)
-            PROCESS.flush(self.folder)
+            _reset(token)
+            if self._folder is not None:
+                PROCESS.flush(self._folder)
 
     def sink(self) -> Sink:
         """This process's sink of the channel (the hot path of every logging call)."""
@@ -126,9 +159,61 @@ class StepChannel:
         """What the step logged, for its record: flushes and closes this process's writers of
         the folder, reads the summaries and events, hashes the files. Call it in the engine's
         process once the step's processes ended. Problems go to `report(exception, what)` (a
-        `Recorder.report`) when given, and are listed in `Tracked.problems` in any case."""
-        PROCESS.close(self.folder)
-        return collect_folder(self.folder, hasher, redactor, report)
+        `Recorder.report`) when given, and are listed in `Tracked.problems` in any case. A lazy
+        channel whose folder was never made logged nothing: an empty `Tracked`, no file read."""
+        folder = self._folder
+        if folder is None:
+            return Tracked()
+        PROCESS.close(folder)
+        if not (folder / METRICS).exists() and not (folder / EVENTS).exists():
+            return Tracked()  # its processes logged nothing: no file to read
+        return collect_folder(folder, hasher, redactor, report)
+
+
+class _Pending:
+    """What a lazy channel needs to make its folder, once, whichever thread needs it first."""
+
+    def __init__(self, run_dir: Path, started_monotonic: float, started_unix: float) -> None:
+        self.run_dir = run_dir
+        self.started = started_monotonic
+        self.started_unix = started_unix
+        self._lock = threading.Lock()
+        self._folder: Path | None = None
+
+    def make(self, step_key: str) -> Path:
+        with self._lock:
+            if self._folder is None:
+                self._folder = _make_folder(self, step_key)
+            return self._folder
+
+
+def _make_folder(pending: _Pending, step_key: str) -> Path:
+    """A new attempt folder of `step_key` with its `channel.json`. Raises OSError."""
+    folder = new_step_folder(pending.run_dir, step_key)
+    rapl_uj, busy = rapl_mark(PROCESS)
+    info = {
+        "format": "yprov-workflows-step-channel",
+        "version": 1,
+        "step_key": step_key,
+        "host": HOST,
+        "pid": os.getpid(),
+        "started_unix": pending.started_unix,
+        "started_monotonic": pending.started,
+        "metrics_format": _metrics_format(),
+        "rapl_uj": rapl_uj,
+        "host_busy_s": busy,
+    }
+    _write_atomically(folder / CHANNEL_FILE, json.dumps(info))
+    return folder
+
+
+def _reset(token: Token[StepChannel | None]) -> None:
+    """Leave the channel a block made active; where the block ended in another context than it
+    began (a generator resumed elsewhere), leave none there rather than fail the step's code."""
+    try:
+        CURRENT.reset(token)
+    except ValueError:
+        CURRENT.set(None)
 
 
 def current() -> tuple[Sink | None, StepChannel | None]:

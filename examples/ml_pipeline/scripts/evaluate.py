@@ -5,7 +5,8 @@ A plain command-line program (run by the Snakefile's ``shell:`` directive):
     python evaluate.py --model models/model_lr0.5.json --test data/test.csv \
         --output metrics/metrics_lr0.5.json
 
-writes accuracy, precision, recall and log-loss (threshold 0.5) as JSON.
+writes accuracy, precision, recall and log-loss (threshold 0.5) as JSON, and logs them into the
+step's provenance (context ``test``).
 """
 
 import argparse
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from mlcore import EPSILON, read_csv, sigmoid
+
+import yprov_workflows as yp
 
 THRESHOLD = 0.5
 
@@ -54,6 +57,12 @@ def compute_metrics(probabilities: list[float], labels: list[int]) -> dict[str, 
     }
 
 
+def log_test_metrics(metrics: dict[str, float | int]) -> None:
+    """The scores, as metrics of the step (context ``test``)."""
+    scores = ("accuracy", "precision", "recall", "log_loss")
+    yp.log_metrics({name: metrics[name] for name in scores}, context="test")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line arguments: model, test set and output paths."""
     parser = argparse.ArgumentParser(description="Evaluate a logistic-regression model.")
@@ -69,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     model = json.loads(args.model.read_text())
     features, labels = read_csv(args.test)
     metrics = compute_metrics(predict(model, features), labels)
+    log_test_metrics(metrics)
     result = {"model": str(args.model), "learning_rate": model["learning_rate"], **metrics}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")

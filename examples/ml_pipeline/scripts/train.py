@@ -1,9 +1,14 @@
 """Stage 2, ``train``: fit a logistic regression by full-batch gradient descent, in pure Python.
 
 Reads the training CSV (the synthetic features are already on a unit scale, so they are used
-as they are), runs ``epochs`` steps of gradient descent on the mean log-loss with the given
-learning rate, and writes the model as JSON: weights, bias, hyper-parameters, initial and final
-training loss. The loss every tenth of the run goes to the job's log file.
+as they are), holds out its last ``validation_fraction`` of rows for validation, runs ``epochs``
+steps of gradient descent on the mean log-loss with the given learning rate, and writes the model
+as JSON: weights, bias, hyper-parameters, initial and final training loss. The loss every tenth
+of the run goes to the job's log file.
+
+What happens inside the training is logged into the step's provenance (``yprov_workflows``, no
+setup code): the hyper-parameters, per epoch the training loss, the validation loss and accuracy
+and what the epoch cost (time, CPU, memory, energy where measurable), and the model file.
 
 Run by Snakemake through the ``script:`` directive, which provides the ``snakemake`` object.
 """
@@ -15,6 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from mlcore import EPSILON, read_csv, sigmoid
+
+import yprov_workflows as yp
+
+Rows = tuple[list[list[float]], list[int]]
 
 
 def log_loss(probabilities: list[float], labels: list[int]) -> float:
@@ -55,16 +64,44 @@ def gradient_step(
     return new_weights, new_bias, log_loss(probabilities, labels)
 
 
+def accuracy(probabilities: list[float], labels: list[int]) -> float:
+    """Share of rows whose predicted label (probability >= 0.5) is right."""
+    right = sum(1 for p, y in zip(probabilities, labels, strict=True) if (p >= 0.5) == (y == 1))
+    return right / len(labels)
+
+
+def hold_out(features: list[list[float]], labels: list[int], fraction: float) -> tuple[Rows, Rows]:
+    """The rows to train on and the last ``fraction`` of them, held out for validation."""
+    cut = len(labels) - round(len(labels) * fraction)
+    return (features[:cut], labels[:cut]), (features[cut:], labels[cut:])
+
+
 def train(
-    features: list[list[float]], labels: list[int], learning_rate: float, epochs: int
+    features: list[list[float]],
+    labels: list[int],
+    learning_rate: float,
+    epochs: int,
+    validation: Rows | None = None,
 ) -> tuple[list[float], float, list[float]]:
-    """Gradient descent from zero weights; returns (weights, bias, loss per epoch)."""
+    """Gradient descent from zero weights; returns (weights, bias, loss per epoch).
+
+    Each epoch logs its training loss, the validation loss and accuracy (with ``validation``)
+    and what it cost, into the provenance of the step that runs this code."""
     weights = [0.0] * len(features[0])
     bias = 0.0
     losses: list[float] = []
-    for _ in range(epochs):
+    for epoch in range(epochs):
         weights, bias, loss = gradient_step(weights, bias, features, labels, learning_rate)
         losses.append(loss)
+        yp.log_metric("loss", loss, step=epoch, context="training")
+        if validation is not None:
+            probabilities = predict(weights, bias, validation[0])
+            scores = {
+                "loss": log_loss(probabilities, validation[1]),
+                "accuracy": accuracy(probabilities, validation[1]),
+            }
+            yp.log_metrics(scores, step=epoch, context="validation")
+        yp.log_system_metrics(step=epoch)
     return weights, bias, losses
 
 
@@ -93,19 +130,44 @@ def write_model(
     output.write_text(json.dumps(model, indent=2) + "\n")
 
 
-def main(smk: Any) -> None:
-    """Train one model with the rule's ``lr`` and ``epochs`` params and write it as JSON."""
-    logging.basicConfig(filename=smk.log[0], level=logging.INFO, format="%(message)s")
-    learning_rate = float(smk.params.lr)
-    epochs = int(smk.params.epochs)
-    features, labels = read_csv(Path(smk.input.train))
-    weights, bias, losses = train(features, labels, learning_rate, epochs)
+def fit(
+    train_csv: Path, learning_rate: float, epochs: int, validation_fraction: float, output: Path
+) -> tuple[list[float], float]:
+    """Train on ``train_csv`` less its validation rows, write the model to ``output`` and log
+    the run into the step's provenance; returns (loss per epoch, final training loss)."""
+    features, labels = read_csv(train_csv)
+    (features, labels), validation = hold_out(features, labels, validation_fraction)
+    yp.log_params(
+        {
+            "learning_rate": learning_rate,
+            "epochs": epochs,
+            "validation_fraction": validation_fraction,
+            "n_train": len(labels),
+            "n_validation": len(validation[1]),
+        }
+    )
+    weights, bias, losses = train(features, labels, learning_rate, epochs, validation)
     final_loss = log_loss(predict(weights, bias, features), labels)
+    write_model(output, learning_rate, epochs, len(labels), weights, bias, losses, final_loss)
+    yp.log_artifact(output, is_model=True)
+    return losses, final_loss
+
+
+def main(smk: Any) -> None:
+    """Train one model with the rule's ``lr``, ``epochs`` and ``validation_fraction`` params and
+    write it as JSON."""
+    logging.basicConfig(filename=smk.log[0], level=logging.INFO, format="%(message)s")
+    epochs = int(smk.params.epochs)
+    losses, final_loss = fit(
+        Path(smk.input.train),
+        float(smk.params.lr),
+        epochs,
+        float(smk.params.validation_fraction),
+        Path(smk.output.model),
+    )
     for epoch in range(0, epochs, max(1, epochs // 10)):
         logging.info("epoch %4d  loss %.6f", epoch, losses[epoch])
     logging.info("final      loss %.6f", final_loss)
-    output = Path(smk.output.model)
-    write_model(output, learning_rate, epochs, len(labels), weights, bias, losses, final_loss)
 
 
 if __name__ == "__main__":
