@@ -27,7 +27,7 @@ from yprov_workflows.records import Code, FileRecord, RunStart, StepRecord, Usag
 from yprov_workflows.redaction import Redactor
 from yprov_workflows.settings import Settings
 from yprov_workflows.tracking import STEP_DIR_VARIABLE, StepChannel, Tracked
-from yprov_workflows.tracking.layout import TRACKING
+from yprov_workflows.tracking.layout import STEP_INFO_VARIABLE, TRACKING
 from yprov_workflows.usage.watch import SeriesPlan
 from yprov_workflows.values import Value
 from yprov_workflows.vocabulary import safe
@@ -133,10 +133,12 @@ def _exported(channel: StepChannel, alone: bool, config: Settings) -> Iterator[N
     began alone there, so that its child processes log into it. An attempt that began next to
     another one (a worker with several threads) takes out the folder that one put there: a child
     process of either then logs nowhere (with a warning), rather than into the wrong step."""
-    saved = os.environ.get(STEP_DIR_VARIABLE)
+    saved = {name: os.environ.get(name) for name in _STEP_VARIABLES}
+    folder = saved[STEP_DIR_VARIABLE]
     if not alone:
-        if saved is not None and _in_run(saved, channel):
-            os.environ.pop(STEP_DIR_VARIABLE, None)  # the attempt that set it puts back its own
+        if folder is not None and _in_run(folder, channel):
+            for name in _STEP_VARIABLES:  # the attempt that set them puts back its own
+                os.environ.pop(name, None)
         yield
         return
     with session.guarded(f"making the tracking folder of {channel.step_key}", config):
@@ -144,10 +146,14 @@ def _exported(channel: StepChannel, alone: bool, config: Settings) -> Iterator[N
     try:
         yield
     finally:
-        if saved is None:
-            os.environ.pop(STEP_DIR_VARIABLE, None)
-        else:
-            os.environ[STEP_DIR_VARIABLE] = saved
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+_STEP_VARIABLES = (STEP_DIR_VARIABLE, STEP_INFO_VARIABLE)
 
 
 def _in_run(folder: str, channel: StepChannel) -> bool:

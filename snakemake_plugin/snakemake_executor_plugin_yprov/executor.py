@@ -11,8 +11,8 @@ Hooks (all in Snakemake's executor API or its local executor, guarded by tests):
 - `shutdown` / `cancel` close the run and assemble the document.
 
 In-step tracking (`yprov_workflows.tracking`): each attempt has a step channel, made in its worker
-thread when the attempt begins (lazily: its folder exists once a process of the job starts or its
-code logs). The job's processes get its folder in their environment (`YPROV_STEP_DIR`, through
+thread when the attempt begins (lazily: its folder exists once the job's code logs). The job's
+processes get its planned folder in their environment (`YPROV_STEP_DIR`, `YPROV_STEP_INFO`, through
 the measuring Popen or the spawned process's environment), with the run's secret names, redaction
 and strict settings (`YPROV_SECRET_NAMES`, `YPROV_REDACT`, `YPROV_STRICT`) so that they hide
 secrets before anything reaches the disk; a `run:` block in a Snakemake thread runs inside the

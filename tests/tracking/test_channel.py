@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -20,7 +21,9 @@ from engine import MiniEngine  # tests/tracking is on sys.path (rootdir-relative
 
 import yprov_workflows as yp
 from yprov_workflows.errors import RecordingError
+from yprov_workflows.hashing import FileHasher
 from yprov_workflows.records import StepRecord, from_json, to_json
+from yprov_workflows.redaction import Redactor
 from yprov_workflows.tracking import StepChannel, TrackingWarning
 from yprov_workflows.tracking.process import PROCESS
 from yprov_workflows.tracking.series import FLUSH_AT
@@ -244,9 +247,24 @@ def test_each_attempt_gets_its_own_folder_and_the_layout_is_documented(tmp_path:
     other = StepChannel.open(tmp_path, "job-1")  # the same safe name, another key
     assert len({first.folder, second.folder, other.folder}) == 3
     assert first.folder.parent == tmp_path / "tracking"
-    assert second.folder.name == first.folder.name + ".2"
+    assert first.folder.name.split(".")[0] == second.folder.name.split(".")[0]  # <key>.<random>
     assert first.env() == {"YPROV_STEP_DIR": str(first.folder)}
     assert (first.folder / "channel.json").is_file()
+
+
+def test_a_lazy_channel_leaves_its_folder_to_the_first_process_that_logs(tmp_path: Path) -> None:
+    channel = StepChannel.lazy(tmp_path, "job")
+    env = channel.env()
+    assert not (tmp_path / "tracking").exists(), "handing the folder over touches no file"
+    child = (
+        "import yprov_workflows as yp; yp.log_metric('loss', 0.5, step=0); yp.log_param('lr', 0.1)"
+    )
+    subprocess.run([sys.executable, "-c", child], env={**os.environ, **env}, check=True)
+    folder = Path(env["YPROV_STEP_DIR"])
+    assert json.loads((folder / "channel.json").read_text())["step_key"] == "job"
+    tracked = channel.collect(FileHasher(), Redactor())
+    assert [m.name for m in tracked.metrics] == ["loss"] and tracked.params == {"lr": 0.1}
+    assert StepChannel.lazy(tmp_path, "quiet").collect(FileHasher(), Redactor()).metrics == ()
 
 
 def test_names_that_are_not_file_names_get_their_own_files(tmp_path: Path) -> None:

@@ -65,11 +65,11 @@ def test_the_first_logging_call_makes_the_folder(tmp_path: Path) -> None:
     assert len(document.steps()) == 1
 
 
-def test_env_makes_the_folder_for_child_processes(tmp_path: Path) -> None:
+def test_env_hands_the_folder_to_child_processes_without_making_it(tmp_path: Path) -> None:
     engine = MiniEngine(tmp_path)
     step = lazy_step(engine, "child")
     env = {**os.environ, **step.channel.env()}
-    assert step.channel.opened and env["YPROV_STEP_DIR"] == str(step.channel.folder)
+    assert not step.channel.opened and not Path(env["YPROV_STEP_DIR"]).exists()
     code = "import yprov_workflows as yp; yp.log_metric('loss', 0.25, step=7)"
     subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120)
     record = engine.record(step)
@@ -111,7 +111,7 @@ def test_pickling_makes_the_folder_so_both_processes_share_it(tmp_path: Path) ->
 def test_each_lazy_attempt_gets_its_own_folder(tmp_path: Path) -> None:
     first = StepChannel.lazy(tmp_path, "job").made()
     second = StepChannel.lazy(tmp_path, "job").made()
-    assert second.folder.name == first.folder.name + ".2"
+    assert first.folder != second.folder and first.folder.parent == second.folder.parent
 
 
 def _generator(channel: StepChannel) -> Iterator[int]:
@@ -137,8 +137,9 @@ def test_a_folder_that_cannot_be_made_is_a_tracking_problem(
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     channel = StepChannel.lazy(blocked, "s")
+    assert "YPROV_STEP_DIR" in channel.env()  # handed over; the first process that logs fails
     with pytest.raises(OSError):
-        channel.env()
+        channel.made()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with channel.active():

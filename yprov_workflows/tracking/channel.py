@@ -29,12 +29,13 @@ from yprov_workflows.hashing import FileHasher
 from yprov_workflows.redaction import Redactor
 from yprov_workflows.tracking.collect import Report, Tracked, collect_folder
 from yprov_workflows.tracking.layout import (
-    CHANNEL_FILE,
     EVENTS,
     FORMAT_VARIABLE,
     METRICS,
     STEP_DIR_VARIABLE,
-    new_step_folder,
+    STEP_INFO_VARIABLE,
+    ensure_step_folder,
+    planned_step_folder,
 )
 from yprov_workflows.tracking.process import PROCESS
 from yprov_workflows.tracking.sink import Sink
@@ -68,19 +69,20 @@ class StepChannel:
         cls, run_dir: Path, step_key: str, started_monotonic: float | None = None
     ) -> StepChannel:
         """The channel `open` makes, but no file yet: its folder is made when first needed, by
-        the first logging call in this process, `env()`, `folder` or pickling (to hand it to
-        another process). `collect` of a channel whose folder was never made reads nothing and
+        the first logging call in this process, `folder` or pickling (to hand it to another
+        process); `env()` hands the planned folder to the step's processes, the first of which
+        that logs makes it. `collect` of a channel whose folder was never made reads nothing and
         returns an empty `Tracked`, so a step that logs nothing costs no file. The start is the
         call's (or `started_monotonic`); the RAPL counters are read when the folder is made, so a
         step's first `log_system_metrics` counts CPU energy from there. Where the folder cannot be
         made, a logging call reports it as a tracking problem (a warning, or `RecordingError` in
-        strict mode); `env()` and `folder` raise OSError: guard them."""
+        strict mode); `folder` raises OSError: guard it."""
         started = time.monotonic() if started_monotonic is None else started_monotonic
         run_dir = run_dir if isinstance(run_dir, Path) else Path(run_dir)  # cheap when a Path
         channel = cls.__new__(cls)
         channel._folder = channel._sink = channel.entered = None
         channel.step_key = step_key
-        channel._pending = _Pending(run_dir.absolute(), started, time.time())
+        channel._pending = _Pending(run_dir.absolute(), step_key, started, time.time())
         return channel
 
     def made(self) -> StepChannel:
@@ -94,7 +96,7 @@ class StepChannel:
         folder = self._folder
         if folder is None:
             assert self._pending is not None
-            folder = self._folder = self._pending.make(self.step_key or "")
+            folder = self._folder = self._pending.make()
         return folder
 
     @property
@@ -123,8 +125,13 @@ class StepChannel:
         return self.folder.parent.parent
 
     def env(self) -> dict[str, str]:
-        """What the engine adds to the environment of the step's processes (a lazy channel makes
-        its folder now: raises OSError)."""
+        """What the engine adds to the environment of the step's processes. A lazy channel whose
+        folder is not made yet touches no file: it hands over the folder it will have and its
+        `channel.json`, and the first process that logs makes them (a job that starts processes
+        but logs nothing costs no folder)."""
+        pending = self._pending
+        if self._folder is None and pending is not None:
+            return {STEP_DIR_VARIABLE: str(pending.planned), STEP_INFO_VARIABLE: pending.info()}
         return {STEP_DIR_VARIABLE: str(self.folder)}
 
     @contextmanager
@@ -162,6 +169,8 @@ class StepChannel:
         `Recorder.report`) when given, and are listed in `Tracked.problems` in any case. A lazy
         channel whose folder was never made logged nothing: an empty `Tracked`, no file read."""
         folder = self._folder
+        if folder is None and self._pending is not None and self._pending.planned.exists():
+            folder = self._pending.planned  # made by a process of the step (see `env`)
         if folder is None:
             return Tracked()
         PROCESS.close(folder)
@@ -173,28 +182,42 @@ class StepChannel:
 class _Pending:
     """What a lazy channel needs to make its folder, once, whichever thread needs it first."""
 
-    def __init__(self, run_dir: Path, started_monotonic: float, started_unix: float) -> None:
+    def __init__(
+        self, run_dir: Path, step_key: str, started_monotonic: float, started_unix: float
+    ) -> None:
         self.run_dir = run_dir
+        self.step_key = step_key
+        self.planned = planned_step_folder(run_dir, step_key)
         self.started = started_monotonic
         self.started_unix = started_unix
         self._lock = threading.Lock()
+        self._info: str | None = None
         self._folder: Path | None = None
 
-    def make(self, step_key: str) -> Path:
+    def info(self) -> str:
+        """The folder's `channel.json` text: the start, the metrics format, the RAPL counters
+        now (read once)."""
+        with self._lock:
+            if self._info is None:
+                self._info = _info(self)
+            return self._info
+
+    def make(self) -> Path:
+        """The planned folder, made with its `channel.json`. Raises OSError."""
+        info = self.info()
         with self._lock:
             if self._folder is None:
-                self._folder = _make_folder(self, step_key)
+                ensure_step_folder(self.planned, info)
+                self._folder = self.planned
             return self._folder
 
 
-def _make_folder(pending: _Pending, step_key: str) -> Path:
-    """A new attempt folder of `step_key` with its `channel.json`. Raises OSError."""
-    folder = new_step_folder(pending.run_dir, step_key)
+def _info(pending: _Pending) -> str:
     rapl_uj, busy = rapl_mark(PROCESS)
     info = {
         "format": "yprov-workflows-step-channel",
         "version": 1,
-        "step_key": step_key,
+        "step_key": pending.step_key,
         "host": HOST,
         "pid": os.getpid(),
         "started_unix": pending.started_unix,
@@ -203,8 +226,7 @@ def _make_folder(pending: _Pending, step_key: str) -> Path:
         "rapl_uj": rapl_uj,
         "host_busy_s": busy,
     }
-    _write_atomically(folder / CHANNEL_FILE, json.dumps(info))
-    return folder
+    return json.dumps(info)
 
 
 def _reset(token: Token[StepChannel | None]) -> None:
@@ -241,9 +263,3 @@ def _metrics_format() -> str:
         return wanted
     PROCESS.say(f"{FORMAT_VARIABLE}={wanted!r} is not one of {', '.join(FORMATS)}: using csv")
     return "csv"
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

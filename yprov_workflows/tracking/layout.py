@@ -9,8 +9,8 @@
                                                problems that one process logged, one JSON per line
 
 `<step folder>` is the step key made safe for a file name, cut to 60 characters, plus 8 hex digits
-of its hash (two keys never share a folder), and `.2`, `.3`... for another attempt that opens a
-channel under the same key. `<series>` is the metric's name, then `@` and its context if it has
+of its hash (two keys never share a folder), and after a dot 8 random hex digits of the attempt
+(two attempts never share one). `<series>` is the metric's name, then `@` and its context if it has
 one, each made safe (letters, digits, `.`, `_`, `-`); a name that had to be changed to be safe
 gets `~` and 8 hex digits of its hash. `<writer>` is `<pid>-<6 random hex digits>`, one per
 process that logged into the step.
@@ -33,6 +33,8 @@ SUMMARIES = "summaries"
 EVENTS = "events"
 STEP_DIR_VARIABLE = "YPROV_STEP_DIR"
 """The environment variable that points a step's processes at its folder."""
+STEP_INFO_VARIABLE = "YPROV_STEP_INFO"
+"""The `channel.json` of a step folder not made yet: the first process that logs makes both."""
 FORMAT_VARIABLE = "YPROV_METRICS_FORMAT"
 """`csv` (the default) or `parquet`: the format series are left in at the step's end."""
 MAX_PART = 60
@@ -67,6 +69,23 @@ def new_step_folder(run_dir: Path, step_key: str) -> Path:
             number += 1
             continue
         return folder
+
+
+def planned_step_folder(run_dir: Path, step_key: str) -> Path:
+    """A folder name for one attempt of `step_key` that no other attempt takes (a random part),
+    chosen without touching the disk: the first process that logs into it makes it."""
+    return run_dir / TRACKING / f"{step_folder_name(step_key)}.{secrets.token_hex(4)}"
+
+
+def ensure_step_folder(folder: Path, info: str | None) -> None:
+    """Make a planned step folder and its `channel.json` (from `info`, the JSON text) if they do
+    not exist yet; several processes of one step may race here: each write is atomic."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / CHANNEL_FILE
+    if info is not None and not target.exists():
+        tmp = folder / f".{CHANNEL_FILE}.{os.getpid()}.tmp"
+        tmp.write_text(info, encoding="utf-8")
+        os.replace(tmp, target)
 
 
 def writer_id() -> str:

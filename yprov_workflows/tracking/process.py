@@ -24,7 +24,11 @@ from pathlib import Path
 from yprov_workflows.errors import ConfigError, RecordingError
 from yprov_workflows.redaction import Redactor
 from yprov_workflows.settings import Settings
-from yprov_workflows.tracking.layout import STEP_DIR_VARIABLE
+from yprov_workflows.tracking.layout import (
+    STEP_DIR_VARIABLE,
+    STEP_INFO_VARIABLE,
+    ensure_step_folder,
+)
 from yprov_workflows.tracking.series import FLUSH_EVERY_S
 from yprov_workflows.tracking.sink import Sink
 from yprov_workflows.usage.nvml import Gpus
@@ -77,8 +81,10 @@ class ProcessState:
             return sink
         if not self._env_known or sink is not None:
             folder = os.environ.get(STEP_DIR_VARIABLE)
+            self._env_known = True  # a folder that cannot be made is not tried again
+            if folder:  # the step's engine planned it; the first process that logs makes it
+                ensure_step_folder(Path(folder), os.environ.get(STEP_INFO_VARIABLE))
             self._env_sink = self.sink(Path(folder)) if folder else None
-            self._env_known = True
         return self._env_sink
 
     def close(self, folder: Path) -> None:
