@@ -11,6 +11,14 @@ disk) leaves half a line; the writer's next record then starts on a fresh line, 
 record is lost. (Truncating the torn bytes away instead is not safe: the owner does not lock, so
 another process may have appended after them.)
 
+Many writers: the process that owns a run (Snakemake's main process, a Prefect flow's process)
+writes `journal.jsonl`; every other process that records steps of the run (a Snakemake job on a
+cluster node, a Prefect task on a Dask or Ray worker) writes a journal of its own under
+`journals/`, named by host, process, thread and a random token, so no file ever has two writers.
+That is what keeps a journal on a shared filesystem correct: `O_APPEND` and `flock` are not atomic
+across NFS clients, a file written by one thread of one process is. Reading a run merges the files
+(`read_run_journal`); a record written to several of them is kept once, the owner's first.
+
 Framing: each record line is its JSON text, a tab and the CRC-32 of that text in 8 hex digits
 (`zlib.crc32`: about a microsecond per record), so a line changed on disk (a bit flip, bytes of two
 writers mixed) is known as damaged instead of being read as a wrong record. JSON text never holds a
@@ -27,8 +35,12 @@ identity are kept once (an end record's identity is all of it: a different later
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
+import re
+import secrets
+import socket
 import threading
 import warnings
 import zlib
@@ -44,6 +56,7 @@ FORMAT = "yprov-workflows-journal"
 VERSION = 2
 READABLE_VERSIONS = (1, 2)  # 1: no checksums
 FILENAME = "journal.jsonl"
+WRITERS = "journals"  # the journals of processes other than the run's owner
 HEADER = (json.dumps({"format": FORMAT, "version": VERSION}) + "\n").encode()
 RECORD_START = b'{"kind":'  # every record line begins so (`to_line`)
 
@@ -141,10 +154,25 @@ def read_journal(path: Path, warn: Warn | None = None) -> JournalContents:
     """Read, salvage and de-duplicate a journal; damaged lines are skipped and counted, with one
     warning (through `warn`, by default `warnings.warn`). Raises JournalError only for a file that
     cannot be read or is not a journal."""
+    return _contents(path, _read(path), warn)
+
+
+def _read(path: Path) -> bytes:
+    """The file's bytes (plain system calls: a run on a cluster may have a journal per job)."""
+    chunks: list[bytes] = []
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            while chunk := os.read(fd, 1 << 24):
+                chunks.append(chunk)
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise JournalError(f"cannot read journal {path}: {exc.strerror or exc}") from exc
+    return b"".join(chunks)
+
+
+def _contents(path: Path, data: bytes, warn: Warn | None) -> JournalContents:
     if not data:
         raise JournalError(f"{path} is an empty file, not a yprov-workflows journal: {_NOT_OURS}")
     lines = data.split(b"\n")
@@ -213,6 +241,8 @@ def _warn(warn: Warn | None, message: str) -> None:
 
 def _check_header(path: Path, line: bytes) -> int:
     """The journal's version; say precisely what a file without a valid journal header is."""
+    if line == HEADER[:-1]:
+        return VERSION
     if b"\0" in line or not _is_text(line):
         raise JournalError(f"{path} is not text (binary data), not a journal: {_NOT_OURS}")
     try:
@@ -275,6 +305,49 @@ def last_record(path: Path, tail: int = 8192) -> Record | None:
         return _parse(lines[-2], checked=True)
     except _UNREADABLE:
         return None
+
+
+def writer_journal_path(run_dir: Path) -> Path:
+    """The journal of this process and thread in a run folder (see "Many writers" above)."""
+    return run_dir / WRITERS / f"{_writer_name(os.getpid())}-{threading.get_native_id()}.jsonl"
+
+
+@functools.cache
+def _writer_name(pid: int) -> str:
+    """Host, process and a random token (two hosts may share a name; pids are reused)."""
+    host = re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname()) or "host"
+    return f"{host}-{pid}-{secrets.token_hex(3)}"
+
+
+def writer_journals(run_dir: Path) -> list[Path]:
+    """The journals of a run's other writers, in name order."""
+    folder = run_dir / WRITERS
+    try:
+        names = sorted(p for p in os.listdir(folder) if p.endswith(".jsonl"))
+    except OSError:
+        return []
+    return [folder / name for name in names]
+
+
+def read_run_journal(run_dir: Path, warn: Warn | None = None) -> JournalContents:
+    """All records of a run: its owner's journal, then every other writer's (see `read_journal`;
+    a writer's journal that cannot be read is counted as one damaged line and warned about)."""
+    main = read_journal(run_dir / FILENAME, warn)
+    parts, damaged = [main.records], main.damaged_lines
+    for path in writer_journals(run_dir):
+        try:
+            data = _read(path)
+            if not data:
+                continue  # its first write failed: it holds no record
+            contents = _contents(path, data, warn)
+        except JournalError as problem:
+            _warn(warn, f"{problem}: its records are not in the document")
+            damaged += 1
+            continue
+        parts.append(contents.records)
+        damaged += contents.damaged_lines
+    records = main.records if len(parts) == 1 else tuple(_dedupe(r for p in parts for r in p))
+    return JournalContents(records, main.skipped_tail, damaged)
 
 
 def find_run_start(contents: JournalContents) -> RunStart | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from yprov_workflows.records import (
     RunStart,
     Software,
     StepRecord,
+    Usage,
     ValueRecord,
 )
 from yprov_workflows.values import Value
@@ -38,6 +39,35 @@ class DocumentBuilder:
         self._generated: dict[str, str] = {}  # entity -> the activity that generated it
         self.duplicate_generations = 0
         self.latest: dict[str, str] = {}  # step key -> activity of its last attempt
+        # Caches: each attribute name and identifier is made once (and its text shared by every
+        # element that has it); a step's start and end are turned into text once each.
+        self.attribute_names: dict[tuple[str, str], str] = {}
+        self._artifacts: dict[tuple[str, str | None], str] = {}
+        self.param_ids: dict[tuple[str, type, str], str] = {}
+        self._times: tuple[tuple[object, str], ...] = ((None, ""), (None, ""))
+
+    def name(self, prefix: str, key: str) -> str:
+        """The attribute name `prefix` + `key`, with `key` made safe (`prefix`: `ywf:`...)."""
+        found = self.attribute_names.get((prefix, key))
+        if found is None:
+            found = self.attribute_names[(prefix, key)] = prefix + V.safe(key)
+        return found
+
+    def artifact(self, path: str, sha256: str | None) -> str:
+        found = self._artifacts.get((path, sha256))
+        if found is None:
+            found = self._artifacts[(path, sha256)] = V.artifact_id(path, sha256)
+        return found
+
+    def time(self, value: datetime) -> str:
+        """`value` in ISO 8601; the last two times asked for are remembered (by identity: two
+        equal times in different zones have different texts)."""
+        for known, text in self._times:
+            if known is value:
+                return text
+        text = value.isoformat()
+        self._times = ((value, text), self._times[0])
+        return text
 
     def element(self, kind: str, ident: str, attrs: Attrs) -> str:
         bucket = self.doc.setdefault(kind, {})
@@ -47,7 +77,10 @@ class DocumentBuilder:
 
     def relation(self, kind: str, attrs: Attrs) -> None:
         self._relation_count += 1
-        self.doc.setdefault(kind, {})[f"_:{kind[:3]}{self._relation_count}"] = attrs
+        bucket = self.doc.get(kind)
+        if bucket is None:
+            bucket = self.doc[kind] = {}
+        bucket[f"_:{kind[:3]}{self._relation_count}"] = attrs
 
     def generated_by(self, entity: str) -> str | None:
         return self._generated.get(entity)
@@ -62,7 +95,7 @@ class DocumentBuilder:
             {
                 "prov:entity": entity,
                 "prov:activity": activity,
-                "prov:time": _time(time),
+                "prov:time": self.time(time),
                 "prov:role": role,
             },
         )
@@ -76,11 +109,12 @@ def build_document(
     agents = _add_agents(builder, start)
     run = _add_run(builder, start, agents)
     ordered = sorted((_clamped(s) for s in steps), key=lambda s: (s.started, s.step_id))
-    builder.latest = {s.key: V.step_id(s.step_id) for s in ordered}
-    for step in ordered:
-        _add_result(builder, step)
-    for step in ordered:
-        _add_step(builder, step, run, agents["engine"])
+    idents = [V.step_id(s.step_id) for s in ordered]
+    builder.latest = {s.key: ident for s, ident in zip(ordered, idents, strict=True)}
+    for step, ident in zip(ordered, idents, strict=True):
+        _add_result(builder, step, ident)
+    for step, ident in zip(ordered, idents, strict=True):
+        _add_step(builder, step, ident, run, agents["engine"])
     _close_run(builder, run, start, end, len(ordered), damaged_lines)
     builder.doc["activity"][run].update(_totals(ordered))
     return builder.doc
@@ -264,12 +298,14 @@ def _close_run(
     attrs["ywf:journal_damaged_lines"] = damaged_lines
 
 
-def _add_step(builder: DocumentBuilder, step: StepRecord, run: str, engine: str) -> None:
-    ident = builder.element("activity", V.step_id(step.step_id), _step_attrs(step))
+def _add_step(
+    builder: DocumentBuilder, step: StepRecord, ident: str, run: str, engine: str
+) -> None:
+    ident = builder.element("activity", ident, _step_attrs(builder, step))
     starter = builder.latest.get(step.parent, run) if step.parent else run
     builder.relation(
         "wasStartedBy",
-        {"prov:activity": ident, "prov:starter": starter, "prov:time": _time(step.started)},
+        {"prov:activity": ident, "prov:starter": starter, "prov:time": builder.time(step.started)},
     )
     for key in step.informed_by:
         if key in builder.latest:
@@ -292,51 +328,44 @@ def _add_step(builder: DocumentBuilder, step: StepRecord, run: str, engine: str)
     _add_tracked(builder, ident, step)
 
 
-def _step_attrs(step: StepRecord) -> Attrs:
+def _step_attrs(builder: DocumentBuilder, step: StepRecord) -> Attrs:
     attrs: Attrs = {
         "prov:type": "wfprov:ProcessRun",
         "prov:label": f"{step.name} (attempt {step.attempt})",
-        "prov:startTime": _time(step.started),
-        "prov:endTime": _time(max(step.ended, step.started)),
+        "prov:startTime": builder.time(step.started),
+        "prov:endTime": builder.time(max(step.ended, step.started)),
         "ywf:step_name": step.name,
         "ywf:job_key": step.key,
         "ywf:attempt": step.attempt,
         "ywf:status": step.status,
     }
-    for key, value in (
-        ("ywf:error", step.error),
-        ("ywf:exit_code", step.exit_code),
-        ("ywf:host", step.host),
-        ("ywf:pid", step.pid),
-    ):
-        _put(attrs, key, value)
-    attrs.update(_code_attrs(step.code))
-    attrs.update(_prefixed("wildcard", step.wildcards))
-    attrs.update(_prefixed("resource", step.resources))
-    attrs.update(_prefixed("ywf", step.attributes))
-    attrs.update(_usage_attrs(step))
-    attrs.update({f"ywf:missing_{V.safe(k)}": v for k, v in step.tracking_missing.items()})
+    _put(attrs, "ywf:error", step.error)
+    _put(attrs, "ywf:exit_code", step.exit_code)
+    _put(attrs, "ywf:host", step.host)
+    _put(attrs, "ywf:pid", step.pid)
+    if step.code is not None:
+        _put_code(attrs, step.code)
+    _put_prefixed(builder, attrs, "wildcard:", step.wildcards)
+    _put_prefixed(builder, attrs, "resource:", step.resources)
+    _put_prefixed(builder, attrs, "ywf:", step.attributes)
+    _put_usage(builder, attrs, step.usage)
+    _put_prefixed(builder, attrs, "ywf:missing_", step.tracking_missing)
     return attrs
 
 
-def _code_attrs(code: Code | None) -> Attrs:
-    if code is None:
-        return {}
-    attrs: Attrs = {"ywf:code_kind": code.kind}
+def _put_code(attrs: Attrs, code: Code) -> None:
+    attrs["ywf:code_kind"] = code.kind
     _put(attrs, "ywf:command", code.text)
     _put(attrs, "ywf:script", code.path)
     _put(attrs, "ywf:code_sha256", code.sha256)
-    return attrs
 
 
-def _usage_attrs(step: StepRecord) -> Attrs:
-    usage = step.usage
-    attrs: Attrs = {"ywf:usage_source": usage.source}
+def _put_usage(builder: DocumentBuilder, attrs: Attrs, usage: Usage) -> None:
+    attrs["ywf:usage_source"] = usage.source
     _put(attrs, "ywf:usage_note", usage.note)
-    attrs.update(_prefixed("ywf", usage.figures))
-    attrs.update({f"ywf:source_{V.safe(k)}": v for k, v in usage.sources.items()})
-    attrs.update({f"ywf:missing_{V.safe(k)}": v for k, v in usage.missing.items()})
-    return attrs
+    _put_prefixed(builder, attrs, "ywf:", usage.figures)
+    _put_prefixed(builder, attrs, "ywf:source_", usage.sources)
+    _put_prefixed(builder, attrs, "ywf:missing_", usage.missing)
 
 
 def _add_series(
@@ -362,7 +391,7 @@ def _add_tracked(builder: DocumentBuilder, activity: str, step: StepRecord) -> N
             {
                 "prov:activity": activity,
                 "prov:entity": _hyperparam_entity(builder, name, value),
-                "prov:time": _time(step.started),
+                "prov:time": builder.time(step.started),
                 "prov:role": "ywf:hyperparameter",
             },
         )
@@ -431,7 +460,7 @@ def _add_artifact(
         _mark_model(builder.doc["entity"][entity])
     if artifact.is_input:
         used = {"prov:activity": activity, "prov:entity": entity, "prov:role": role}
-        builder.relation("used", {**used, "prov:time": _time(step.started)})
+        builder.relation("used", {**used, "prov:time": builder.time(step.started)})
     elif record.kind != "missing" and record not in step.inputs:
         _generate_logged(builder, activity, step, record, role)
 
@@ -458,6 +487,16 @@ def _prefixed(prefix: str, values: dict[str, Value]) -> Attrs:
     return {f"{prefix}:{V.safe(k)}": _typed(v) for k, v in values.items()}
 
 
+def _put_prefixed(
+    builder: DocumentBuilder, attrs: Attrs, prefix: str, values: Mapping[str, Value]
+) -> None:
+    """`values` written into `attrs` under the names `prefix` + safe key (made once per
+    document: `prefix` ends in its separator, `ywf:` or `ywf:missing_`)."""
+    names = builder.attribute_names
+    for key, value in values.items():
+        attrs[names.get((prefix, key)) or builder.name(prefix, key)] = value
+
+
 def _step_plan(builder: DocumentBuilder, step: StepRecord) -> str:
     digest = step.code.sha256 if step.code else None
     attrs: Attrs = {"prov:type": "prov:Plan", "prov:label": step.name, "ywf:step_name": step.name}
@@ -466,7 +505,7 @@ def _step_plan(builder: DocumentBuilder, step: StepRecord) -> str:
 
 
 def _add_usages(builder: DocumentBuilder, activity: str, step: StepRecord) -> None:
-    time = _time(step.started)
+    time = builder.time(step.started)
     for record in step.inputs:
         entity = _file_entity(builder, record)
         builder.relation(
@@ -519,7 +558,7 @@ def _generate(
 
 
 def _file_entity(builder: DocumentBuilder, record: FileRecord) -> str:
-    ident = V.artifact_id(record.path, record.sha256)
+    ident = builder.artifact(record.path, record.sha256)
     if ident in builder.doc.get("entity", {}):
         return ident
     builder.element("entity", ident, _file_attrs(record))
@@ -552,6 +591,18 @@ def _param_entity(
     builder: DocumentBuilder, name: str, value: Value, info: ValueRecord | None, key: str
 ) -> str:
     """One entity per (name, value); a value known only by a preview is also per step."""
+    if info is not None:
+        return _new_param_entity(builder, name, value, info, key)
+    known = (name, type(value), repr(value))  # json.dumps(value) differs where repr does
+    found = builder.param_ids.get(known)
+    if found is None:
+        found = builder.param_ids[known] = _new_param_entity(builder, name, value, None, key)
+    return found
+
+
+def _new_param_entity(
+    builder: DocumentBuilder, name: str, value: Value, info: ValueRecord | None, key: str
+) -> str:
     attrs: Attrs = {"prov:type": "ywf:Parameter", "prov:label": name, "prov:value": _typed(value)}
     identity = json.dumps(value)
     if info is not None:
@@ -567,7 +618,7 @@ def _value_attrs(info: ValueRecord) -> Attrs:
     return attrs
 
 
-def _add_result(builder: DocumentBuilder, step: StepRecord) -> None:
+def _add_result(builder: DocumentBuilder, step: StepRecord, activity: str) -> None:
     """The value a completed (or cached) step returned, as an entity it generated."""
     if step.result is None or step.status not in ("completed", "cached"):
         return
@@ -575,7 +626,7 @@ def _add_result(builder: DocumentBuilder, step: StepRecord) -> None:
     _put(attrs, "prov:value", step.result.preview)
     attrs.update(_value_attrs(step.result))
     entity = builder.element("entity", V.value_id(step.key), attrs)
-    builder.generation(entity, V.step_id(step.step_id), step.ended, "ywf:result")
+    builder.generation(entity, activity, step.ended, "ywf:result")
 
 
 def _upstream_entity(builder: DocumentBuilder, key: str) -> str:

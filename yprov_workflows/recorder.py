@@ -95,6 +95,11 @@ class Recorder:
         self.problems = Problems(self._warn)
         self._journal: JournalWriter | None = None
         self._owner: OwnerLock | None = None
+        self._journal_of: Callable[[StepRecord], Path] | None = None  # see `join`
+
+    def warn(self, message: str) -> None:
+        """Say something to the user (secrets scrubbed)."""
+        self._warn(message)
 
     @property
     def errors(self) -> int:
@@ -103,7 +108,7 @@ class Recorder:
 
     @property
     def active(self) -> bool:
-        return self._journal is not None
+        return self._journal is not None or self._journal_of is not None
 
     @contextmanager
     def guard(self, what: str) -> Iterator[None]:
@@ -136,6 +141,13 @@ class Recorder:
         if self._journal is None:
             self._release_owner()
 
+    def join(self, run_dir: Path, journal_of: Callable[[StepRecord], Path]) -> None:
+        """Record steps of a run that another process owns (a cluster job's process on its
+        node): each step goes to `journal_of(step)`, a writer journal of that run (see
+        journal.py), opened for that record. No start record, no owner lock, no document: the
+        owner assembles."""
+        self.run_dir, self._journal_of = run_dir, journal_of
+
     def _with_software(self, start: RunStart, run_dir: Path) -> RunStart:
         if start.software is not None:
             return start
@@ -145,15 +157,27 @@ class Recorder:
         return start
 
     def record_step(self, step: StepRecord) -> None:
+        if self._journal_of is not None:
+            return self._record_joined(self._journal_of, step)
         if self._journal is None:
             return
         with self.guard(f"recording step {step.name}"):
             self._journal.append(step, self.redactor)
             self.steps += 1
 
+    def _record_joined(self, journal_of: Callable[[StepRecord], Path], step: StepRecord) -> None:
+        with self.guard(f"recording step {step.name}"):
+            with JournalWriter(journal_of(step), lock=False) as journal:
+                journal.append(step, self.redactor)
+            self.steps += 1
+
     def finish(self, status: Status, attributes: dict[str, Value] | None = None) -> Path | None:
         """Close the journal and assemble the document; return its path (None if none).
         `attributes`: more about the end (see `RunEnd`)."""
+        if self._journal_of is not None:
+            self._journal_of = None
+            self._say_unsaid()
+            return None
         journal, self._journal = self._journal, None
         if journal is None or self.run_dir is None:
             return None

@@ -300,42 +300,57 @@ def _encode(value: Any) -> Any:
 def from_json(data: dict[str, Any]) -> Record:
     """Rebuild a record from `to_json` output. Raises KeyError/TypeError/ValueError on bad data,
     a field of the wrong type (a journal line changed by hand or on disk) included."""
-    cls = KINDS[data["kind"]]
-    kwargs = {
-        f.name: _decode(f.name, data[f.name]) for f in dataclasses.fields(cls) if f.name in data
-    }
+    kind = data["kind"]
+    cls = KINDS[kind]
+    names = _FIELDS_OF[cls]
+    kwargs = {name: value for name, value in data.items() if name in names}
+    for name in _DECODED_OF[cls]:
+        if name in kwargs:
+            kwargs[name] = _DECODERS[name](kwargs[name])
     record = cls(**kwargs)
     wrong = wrong_field(record)
     if wrong is not None:
-        raise TypeError(f"{data['kind']} record: {wrong} has the wrong type")
+        raise TypeError(f"{kind} record: {wrong} has the wrong type")
     return record
 
 
-def _decode(name: str, value: Any) -> Any:
-    if name in ("started", "ended"):
-        return datetime.fromisoformat(value)
-    if name in ("inputs", "outputs", "logs", "benchmarks"):
-        return tuple(_file(v) for v in value)
-    if name in ("command_line", "targets", "informed_by"):
-        return tuple(value)
-    if name == "upstream":
-        return tuple((role, key) for role, key in value)
-    if name == "values":
-        return {k: ValueRecord(**v) for k, v in value.items()}
-    if name == "result" and value is not None:
-        return ValueRecord(**value)
-    if name == "metrics":
-        return tuple(_series(v) for v in value)
-    if name == "artifacts":
-        return tuple(Artifact(**{**v, "file": _file(v["file"])}) for v in value)
-    if name == "usage" and value is not None:
-        series = value.get("series")
-        return Usage(**{**value, "series": _file(series) if series else None})
-    if name == "software" and value is not None:
-        return _software(value)
-    if name in _NESTED and value is not None:
-        return _NESTED[name](**value)
-    return value
+def _files(value: Any) -> tuple[FileRecord, ...]:
+    return tuple(_file(v) for v in value)
+
+
+def _optional(decode: Any) -> Any:
+    """`decode`, except that None stays None."""
+    return lambda value: None if value is None else decode(value)
+
+
+def _usage(value: dict[str, Any]) -> Usage:
+    series = value.get("series")
+    return Usage(**{**value, "series": _file(series) if series else None})
+
+
+_FIELDS_OF: dict[type, frozenset[str]] = {
+    cls: frozenset(f.name for f in dataclasses.fields(cls)) for cls in KINDS.values()
+}
+_DECODERS: dict[str, Any] = {  # fields whose JSON is not their value, by name
+    **{name: _optional(lambda value, cls=cls: cls(**value)) for name, cls in _NESTED.items()},
+    "started": datetime.fromisoformat,
+    "ended": datetime.fromisoformat,
+    "inputs": _files,
+    "outputs": _files,
+    "logs": _files,
+    "benchmarks": _files,
+    "command_line": tuple,
+    "targets": tuple,
+    "informed_by": tuple,
+    "upstream": lambda value: tuple((role, key) for role, key in value),
+    "values": lambda value: {k: ValueRecord(**v) for k, v in value.items()},
+    "result": _optional(lambda value: ValueRecord(**value)),
+    "metrics": lambda value: tuple(_series(v) for v in value),
+    "artifacts": lambda value: tuple(Artifact(**{**v, "file": _file(v["file"])}) for v in value),
+    "usage": _optional(_usage),
+    "software": _optional(lambda value: _software(value)),
+}
+_DECODED_OF = {cls: tuple(n for n in _DECODERS if n in names) for cls, names in _FIELDS_OF.items()}
 
 
 def _series(data: dict[str, Any]) -> MetricSeries:
@@ -350,5 +365,5 @@ def _software(data: dict[str, Any]) -> Software:
 
 def _file(data: dict[str, Any]) -> FileRecord:
     """A file record; journals written before directories had members read the same."""
-    members = tuple(_file(m) for m in data.get("members", ()))
-    return FileRecord(**{**data, "members": members})
+    members = data.get("members", ())
+    return FileRecord(**{**data, "members": tuple(map(_file, members) if members else members)})

@@ -4,6 +4,7 @@ Layout under the output folder (default `.yprov/` in the workflow's working dire
 
     .yprov/
       <run id>/journal.jsonl          the append-only journal, written while the run goes on
+      <run id>/journals/*.jsonl       the journals of other processes (cluster jobs, workers)
       <run id>/owner.lock             held by the recording process while the run goes on
       <run id>/<run id>.prov.json     the assembled PROV-JSON document
       latest.prov.json -> <run id>/<run id>.prov.json
@@ -48,20 +49,56 @@ def document_path(run_dir: Path) -> Path:
 
 def write_document(path: Path, document: dict[str, Any]) -> None:
     """Write atomically: a reader never sees half a document, and a failed write leaves nothing
-    behind (no temporary file)."""
+    behind (no temporary file). The bytes are those of `json.dumps(document, ensure_ascii=False)`
+    in UTF-8, encoded a slice of each bucket at a time (`_json_pieces`): a large document is never
+    held in memory a second time as one text."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    # No indent: json's C encoder only runs without one (2x faster on large documents).
-    text = json.dumps(document, ensure_ascii=False)
     try:
-        data = text.encode("utf-8")
-    except UnicodeEncodeError:  # a name that is not UTF-8 (a lone surrogate): escape it
-        data = json.dumps(document).encode("ascii")
-    try:
-        tmp.write_bytes(data)
+        try:
+            _write_json(tmp, document, ascii_only=False)
+        except UnicodeEncodeError:  # a name that is not UTF-8 (a lone surrogate): escape it
+            _write_json(tmp, document, ascii_only=True)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _write_json(path: Path, document: dict[str, Any], ascii_only: bool) -> None:
+    encoding = "ascii" if ascii_only else "utf-8"
+    with path.open("wb") as handle:
+        for text in _json_pieces(document, ascii_only):
+            handle.write(text.encode(encoding))
+
+
+SLICE = 1000  # bucket members per `json.dumps` call: about 100 kB of text
+
+
+def _json_pieces(document: dict[str, Any], ascii_only: bool) -> Iterator[str]:
+    """The text of `json.dumps(document)` in pieces. No indent: json's C encoder only runs
+    without one (2x faster on large documents)."""
+    yield "{"
+    for number, (kind, bucket) in enumerate(document.items()):
+        yield (", " if number else "") + json.dumps(kind, ensure_ascii=ascii_only) + ": "
+        if not isinstance(bucket, dict) or len(bucket) <= SLICE:
+            yield json.dumps(bucket, ensure_ascii=ascii_only)
+            continue
+        yield from _bucket_pieces(bucket, ascii_only)
+    yield "}"
+
+
+def _bucket_pieces(bucket: dict[Any, Any], ascii_only: bool) -> Iterator[str]:
+    """The text of `json.dumps(bucket)`, `SLICE` members at a time."""
+    piece: dict[Any, Any] = {}
+    separator = "{"
+    for name, value in bucket.items():
+        piece[name] = value
+        if len(piece) == SLICE:
+            yield separator + json.dumps(piece, ensure_ascii=ascii_only)[1:-1]
+            piece, separator = {}, ", "
+    if piece:
+        yield separator + json.dumps(piece, ensure_ascii=ascii_only)[1:-1]
+    yield "}"
 
 
 def point_latest(out_dir: Path, run_dir: Path) -> None:

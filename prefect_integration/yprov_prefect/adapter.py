@@ -114,3 +114,43 @@ def run_start(
         config=config,
         host=HOST,
     )
+
+
+def worker_identity() -> dict[str, Value]:
+    """The Dask worker or Ray worker this task runs in (its address or ids), when it runs in one:
+    looked up only where Dask or Ray is already imported (a lookup costs microseconds)."""
+    found: dict[str, Value] = {}
+    if "distributed" in sys.modules:
+        found |= _dask_worker()
+    if "ray" in sys.modules:
+        found |= _ray_worker()
+    return found
+
+
+def _dask_worker() -> dict[str, Value]:
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except Exception:  # ValueError: not in a worker (the flow's process, a thread pool)
+        return {}
+    found: dict[str, Value] = {"task_runner": "dask", "worker": str(worker.address)}
+    if worker.name is not None and str(worker.name) != worker.address:
+        found["worker_name"] = str(worker.name)
+    return found
+
+
+def _ray_worker() -> dict[str, Value]:
+    try:
+        import ray
+
+        if not ray.is_initialized():
+            return {}
+        context = ray.get_runtime_context()
+        if context.get_task_id() is None:  # the driver (the flow's process), not a Ray task
+            return {}
+        worker_id = str(context.get_worker_id())
+        node_id = str(context.get_node_id())
+    except Exception:
+        return {}
+    return {"task_runner": "ray", "worker": worker_id, "ray_node_id": node_id}

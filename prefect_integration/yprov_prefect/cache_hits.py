@@ -28,8 +28,8 @@ def record_cache_hit(task: Any, task_run: Any, state: Any) -> None:
     if config.disabled:
         return
     try:
-        run_dir = session.run_dir_for(str(task_run.flow_run_id), config)
-        session.append(run_dir, _cached_step(task, task_run, state))
+        run_dir = session.task_run_dir(str(task_run.flow_run_id), config)
+        session.append_step(run_dir, _cached_step(task, task_run, state))
     except Exception as problem:
         session.report(problem, f"recording the cache hit of {task.name}", config)
 

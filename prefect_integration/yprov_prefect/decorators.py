@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import prefect
 
-from yprov_prefect import adapter
+from yprov_prefect import adapter, session
 from yprov_prefect.cache_hits import quiet_hook_logs, record_cache_hit
 from yprov_prefect.flow_run import record_final_state, recorded_flow
 from yprov_prefect.task_attempt import Outcome, recorded
@@ -93,7 +93,9 @@ class ProvTaskDecorator(ProvDecorator):
         hooks = options.get("on_completion")
         with suppress(TypeError):
             options["on_completion"] = [record_cache_hit, *(() if hooks is None else hooks)]
-        return self._prefect(wrapped, **options)
+        made = self._prefect(wrapped, **options)
+        session.DECORATED.add(str(made.task_key))
+        return made
 
 
 FINAL_STATE_HOOKS = ("on_completion", "on_failure", "on_crashed", "on_cancellation")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -26,11 +26,11 @@ from typing import Any
 
 from yprov_prefect import adapter, run_status, session
 from yprov_prefect.api import FlowEndApi
-from yprov_prefect.structure import undecorated_steps
+from yprov_prefect.structure import missing_journal, undecorated_steps
 from yprov_prefect.task_attempt import Outcome, utcnow
 from yprov_workflows.assemble import assemble_to_file
 from yprov_workflows.environment import HOST
-from yprov_workflows.journal import last_record, read_journal
+from yprov_workflows.journal import JournalWriter, last_record, read_journal
 from yprov_workflows.recorder import Recorder
 from yprov_workflows.records import Code, RunEnd, Status, StepRecord, Usage
 from yprov_workflows.runs import journal_path
@@ -65,6 +65,7 @@ def _flow_context() -> Any:
 def _top_level(context: Any, fn: Callable[..., Any]) -> Iterator[Outcome]:
     config = session.settings()
     run_dir = session.run_dir_for(str(context.flow_run.id), config)
+    session.carry_run_dir(context.flow_run, run_dir)
     recorder = Recorder(config, run_dir.parent, warn=session.log.warning)
     params = typed_mapping(dict(context.parameters or {}), recorder.redactor)
     started = utcnow()
@@ -103,8 +104,7 @@ def _close(recording: session.FlowRecording, context: Any, status: Status) -> No
         return
     with FlowEndApi() as api:
         with recorder.guard("adding undecorated task runs"):
-            for step in undecorated_steps(context.flow_run.id, recorder.run_dir, api):
-                recorder.record_step(step)
+            _add_unrecorded(recorder, undecorated_steps(context.flow_run.id, recorder.run_dir, api))
         document = recorder.finish(status, _engine_state(api))
         if document is not None and api.unreachable is None:
             with recorder.guard("attaching the summary artifact"):
@@ -112,6 +112,22 @@ def _close(recording: session.FlowRecording, context: Any, status: Status) -> No
             if api.unreachable is not None:  # gone in the meantime
                 with recorder.guard("recording that the final state is unknown"):
                     _mark_unknown(recorder.run_dir, _engine_state(api))
+
+
+def _add_unrecorded(recorder: Recorder, steps: Iterable[StepRecord]) -> None:
+    """Steps of task runs the journal lacks: those of undecorated tasks go to the run's journal;
+    the placeholders of decorated tasks whose record did not come go to a journal of their own
+    that is read after every other (`missing_journal`), so a record merged later wins."""
+    missing: list[StepRecord] = []
+    for step in steps:
+        if "record_missing" in step.attributes:
+            missing.append(step)
+        else:
+            recorder.record_step(step)
+    if missing and recorder.run_dir is not None:
+        with JournalWriter(missing_journal(recorder.run_dir), lock=False) as writer:
+            for step in missing:
+                writer.append(step)
 
 
 def _engine_state(api: FlowEndApi) -> dict[str, Value]:
@@ -205,6 +221,7 @@ def _subflow(
     """A subflow is a step of the top-level run; its tasks find the run through a link."""
     sub_id = str(context.flow_run.id)
     session.link_subflow(parent.run_dir, sub_id)
+    session.carry_run_dir(context.flow_run, parent.run_dir)
     started, outcome = utcnow(), Outcome()
     token = session.CURRENT.set(
         session.FlowRecording(parent.recorder, parent.run_dir, parent.pid, sub_id, parent.monitor)

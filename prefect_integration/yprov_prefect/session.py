@@ -6,15 +6,24 @@ process pool or a Dask worker) appends to the right journal; the links stay out 
 namespace (`<out>/*/` lists runs, not subflows). Nothing here is process-global except `ACTIVE`,
 which counts the measured task attempts running in this process and in each of its threads (to say
 whether a task had its process, or its thread, to itself), `WORKER`, the sampler client of a worker
-process, and `PROBLEMS`, the recording problems of tasks that run away from their flow's process
+process, `PROBLEMS`, the recording problems of tasks that run away from their flow's process
 (each kind is said once per flow run in the process; the flow's own process counts them in its
-`Recorder`).
+`Recorder`), `KEPT`, the runs whose records this process keeps on its side (said once each), and
+`DECORATED`, the task keys of the `prov_task` definitions in this process.
+
+A task that runs in another process (Dask, Ray, a process pool) finds the run folder in the flow
+run's `context` dict, which the flow's process fills (`carry_run_dir`) and Prefect sends along
+with every task it runs elsewhere: no working directory or environment of the worker is needed.
+A worker that cannot reach that folder (it does not exist on its host, or cannot be written)
+keeps its records under `kept_dir` and says so once; `yprov export RUN --merge` adds them later.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from yprov_workflows.hashing import FileHasher
-from yprov_workflows.journal import JournalWriter
+from yprov_workflows.journal import JournalWriter, writer_journal_path
 from yprov_workflows.recorder import Problems, Recorder
 from yprov_workflows.records import Record
 from yprov_workflows.runs import LINKS, journal_path
@@ -180,9 +189,115 @@ def link_subflow(run_dir: Path, subflow_run_id: str) -> None:
 
 
 def append(run_dir: Path, record: Record) -> None:
-    """Append one record to a run's journal (open, lock, write, close: safe from any process)."""
+    """Append one record to a run's journal (open, lock, write, close: safe from any process on
+    one machine; for records of the run's own process or the very first record of a run)."""
     with JournalWriter(journal_path(run_dir)) as writer:
         writer.append(record)
+
+
+def append_step(run_dir: Path, record: Record) -> None:
+    """Append a record from a process that does not own the run (a worker) to its own journal
+    in the run folder: one writer per file, which a shared filesystem needs (see journal.py).
+    A run folder this process cannot write (see `reachable`) gets it kept on this side."""
+    if not reachable(run_dir):
+        keep_here(run_dir, record, "the run folder does not exist on this host")
+        return
+    try:
+        with JournalWriter(writer_journal_path(run_dir), lock=False) as writer:
+            writer.append(record)
+    except OSError as problem:
+        keep_here(run_dir, record, f"the run folder cannot be written: {problem}")
+
+
+RUN_DIR_KEY = "yprov_run_dir"  # in the flow run's `context`, which Prefect sends to workers
+
+
+def carry_run_dir(flow_run: object, run_dir: Path) -> None:
+    """Put the run folder's absolute path into the flow run's context dict (in the flow's
+    process; not sent to the API): Prefect serializes it for every task it runs elsewhere (Dask,
+    Ray, process pools), so a worker finds the run without its working directory or env."""
+    carried = getattr(flow_run, "context", None)
+    if isinstance(carried, dict):
+        carried[RUN_DIR_KEY] = str(run_dir.absolute())
+
+
+def carried_run_dir() -> Path | None:
+    """The run folder the flow run's context carries (see `carry_run_dir`), if any."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    carried = getattr(getattr(context, "flow_run", None), "context", None)
+    path = carried.get(RUN_DIR_KEY) if isinstance(carried, dict) else None
+    return Path(path) if isinstance(path, str) else None
+
+
+def task_run_dir(flow_run_id: str, config: Settings) -> Path:
+    """The run folder of a task of `flow_run_id` in a process other than the flow's: the one
+    its flow run carries, else found from the working directory (see `run_dir_for`)."""
+    return carried_run_dir() or run_dir_for(flow_run_id, config)
+
+
+def reachable(run_dir: Path) -> bool:
+    """Whether the run folder exists here. A worker never creates a carried run folder: one
+    missing is on a filesystem this host does not share (its records are kept here instead)."""
+    return run_dir.is_dir() or carried_run_dir() != run_dir
+
+
+def kept_dir(run_id: str) -> Path:
+    """Where a worker keeps the records of a run whose folder it cannot reach."""
+    return Path(tempfile.gettempdir()) / "yprov-workflows" / run_id
+
+
+def keep_here(run_dir: Path, record: Record, why: str) -> None:
+    """Append `record` to this process's journal in the run's folder on this side, and say so
+    once per run and process (a warning naming the folder and `yprov export --merge`)."""
+    kept = kept_dir(run_dir.name)
+    with JournalWriter(writer_journal_path(kept), lock=False) as writer:
+        writer.append(record)
+    KEPT.once(
+        run_dir.name,
+        f"yprov-workflows: records of run {run_dir.name} are kept in {kept / 'journals'} on "
+        f"{socket.gethostname()} ({why}: {run_dir}); the flow's document marks their tasks "
+        f"as missing; add them with `yprov export {run_dir} --merge {kept / 'journals'}`",
+    )
+
+
+class Once:
+    """Says each message once per key in this process (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._said: set[str] = set()
+
+    def once(self, key: str, message: str) -> None:
+        with self._lock:
+            if key in self._said:
+                return
+            self._said.add(key)
+        log.warning(message)
+
+
+KEPT = Once()
+
+
+class TaskKeys:
+    """The task keys of the tasks made with `prov_task` in this process: definitions, not runs
+    (Prefect keys a task by its function). At a flow's end they tell a decorated task whose
+    record never reached the run folder from a task that was not decorated."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: set[str] = set()
+
+    def add(self, key: str) -> None:
+        with self._lock:
+            self._keys.add(key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+
+DECORATED = TaskKeys()
 
 
 def report(problem: Exception, what: str, config: Settings) -> None:

@@ -3,7 +3,10 @@
 * task runs of undecorated tasks: structure only (name, state, times, upstream edges), with usage
   marked as unmeasured;
 * cache hits (state `Cached`) that no hook recorded (a plain `@task`'s, say): steps with status
-  `cached`, reuse of a cached result and not an execution.
+  `cached`, reuse of a cached result and not an execution;
+* task runs of `prov_task` tasks whose record never reached the run folder (a worker that could
+  not write it, or died first): placeholder steps marked `record_missing` with the reason, in a
+  journal of their own (`missing_journal`) that a record merged later overrides.
 
 Every request goes through the flow end's `FlowEndApi` (one short deadline, no retries).
 """
@@ -17,10 +20,10 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from yprov_prefect import session
 from yprov_prefect.api import ApiUnreachable, FlowEndApi
-from yprov_workflows.journal import read_journal
+from yprov_workflows.journal import WRITERS, read_run_journal
 from yprov_workflows.records import Status, StepRecord, Usage, ValueRecord
-from yprov_workflows.runs import journal_path
 from yprov_workflows.values import Value
 
 PAGE = 200
@@ -36,7 +39,7 @@ def undecorated_steps(flow_run_id: UUID, run_dir: Path, api: FlowEndApi) -> Iter
     """Steps for the task runs of this flow run (and its recorded subflows) not in the journal,
     as far as the Prefect API knows them at the end of the flow (task runs reach it through
     events, a moment after they ran)."""
-    steps = [r for r in read_journal(journal_path(run_dir)).records if isinstance(r, StepRecord)]
+    steps = [r for r in read_run_journal(run_dir).records if isinstance(r, StepRecord)]
     known = {s.key for s in steps} | {str(s.attributes.get("parent_task_run_id")) for s in steps}
     flows = {str(flow_run_id)} | {s.key for s in steps if s.attributes.get("kind") == "subflow"}
     for task_run in _settled_unknown_runs(flows, known, api):
@@ -130,6 +133,7 @@ def _structure_step(task_run: Any) -> StepRecord:
         if getattr(item, "input_type", None) == "task_run"
     ]
     cached = str(getattr(task_run, "state_name", "")) == "Cached"
+    kind = _kind(task_run, cached)
     return StepRecord(
         run_id=str(task_run.flow_run_id),
         name=str(task_run.task_key).rsplit("-", 1)[0],
@@ -146,14 +150,42 @@ def _structure_step(task_run: Any) -> StepRecord:
             "task_key": str(task_run.task_key),
             "task_run_name": str(task_run.name),
             "state": state,
-            **(_cache_attributes(task_run) if cached else {"decorated": False}),
+            **(_cache_attributes(task_run) if cached else _KIND_ATTRIBUTES[kind]),
         },
-        usage=_CACHE_HIT if cached else _UNDECORATED,
+        usage=_CACHE_HIT if cached else _KIND_USAGE[kind],
     )
 
 
+def _kind(task_run: Any, cached: bool) -> str:
+    """Why a task run has no record: undecorated; decorated but its body never ran; or decorated,
+    it ran and its record did not reach the run folder."""
+    if cached or str(task_run.task_key) not in session.DECORATED:
+        return "undecorated"
+    return "missing" if task_run.start_time is not None else "not_run"
+
+
+MISSING = (
+    "no record reached the run folder (the worker could not write it, or ended before it "
+    "could?); add records kept elsewhere with `yprov export RUN --merge PATH`"
+)
+_KIND_ATTRIBUTES: dict[str, dict[str, Value]] = {
+    "undecorated": {"decorated": False},
+    "not_run": {"decorated": True},
+    "missing": {"decorated": True, "record_missing": MISSING},
+}
 _CACHE_HIT = Usage({}, "none", "cache hit: the task body did not run")
-_UNDECORATED = Usage({}, "unmeasured", "task not decorated with @prov_task: structure only")
+_KIND_USAGE = {
+    "undecorated": Usage({}, "unmeasured", "task not decorated with @prov_task: structure only"),
+    "not_run": Usage({}, "none", "the task body did not run"),
+    "missing": Usage({}, "unmeasured", "its record did not reach the run folder"),
+}
+
+
+def missing_journal(run_dir: Path) -> Path:
+    """The journal of placeholder steps for decorated tasks without a record. Its name sorts
+    after every writer's journal (`~`), so a real record merged later is read first and wins
+    (`read_run_journal` keeps the first record of a step)."""
+    return run_dir / WRITERS / "~missing.jsonl"
 
 
 def _cache_attributes(task_run: Any) -> dict[str, Value]:

@@ -79,8 +79,9 @@ def recorded(fn: Callable[..., Any], code: Callable[[], Code]) -> Iterator[Outco
         session.report(problem, f"describing the arguments of {context.task.name}", config)
         args = adapter.Arguments()
     run_dir = _run_dir(context.task_run, config)
-    measure = TaskMeasure.start(*_watching(context.task_run, run_dir, config), config)
-    channel = StepChannel.lazy(run_dir, _channel_key(context.task_run), measure.t0)
+    here = run_dir if session.reachable(run_dir) else session.kept_dir(run_dir.name)
+    measure = TaskMeasure.start(*_watching(context.task_run, here, config), config)
+    channel = StepChannel.lazy(here, _channel_key(context.task_run), measure.t0)
     worker = not session.in_flow_process()
     outcome = Outcome()
     try:
@@ -90,17 +91,19 @@ def recorded(fn: Callable[..., Any], code: Callable[[], Code]) -> Iterator[Outco
         usage = measure.stop(session.hasher())
         try:
             tracked = _collected(channel, redactor, config)
-            _journal(context, code, args, outcome, started, usage, redactor, tracked)
+            step = _step(context, code(), args, outcome, started, usage, redactor)
+            _journal(step if tracked is None else tracked.apply(step), run_dir, redactor)
         except Exception as problem:
             session.report(problem, f"recording task {context.task.name}", config)
 
 
 def _run_dir(run: Any, config: Settings) -> Path:
-    """The folder of the task's run (known in the flow's process: no working-directory lookup)."""
+    """The folder of the task's run: known in the flow's process, carried by the flow run's
+    context elsewhere (see `session.task_run_dir`)."""
     current = session.CURRENT.get()
     if current is not None and session.in_flow_process():
         return current.run_dir
-    return session.run_dir_for(str(run.flow_run_id), config)
+    return session.task_run_dir(str(run.flow_run_id), config)
 
 
 def _watching(run: Any, run_dir: Path, config: Settings) -> tuple[str, SeriesPlan]:
@@ -186,31 +189,17 @@ def _task_context() -> Any:
     return TaskRunContext.get()
 
 
-def _journal(
-    context: Any,
-    code: Callable[[], Code],
-    args: adapter.Arguments,
-    outcome: Outcome,
-    started: datetime,
-    usage: Usage,
-    redactor: Redactor,
-    tracked: Tracked | None,
-) -> None:
-    step = _step(context, code(), args, outcome, started, usage, redactor)
-    if tracked is not None:
-        step = tracked.apply(step)
+def _journal(step: StepRecord, run_dir: Path, redactor: Redactor) -> None:
     current = session.CURRENT.get()
     if current is not None and session.in_flow_process():
         current.recorder.record_step(step)  # the flow's open journal: no open/close per task
         return
-    run = context.task_run
-    run_dir = session.run_dir_for(str(run.flow_run_id), session.settings())
-    if not (run_dir / "journal.jsonl").exists():
-        session.append(run_dir, _orphan_start(run, started))
-    session.append(run_dir, redactor.scrub_record(step))  # no secret reaches the disk
+    if session.carried_run_dir() is None and not (run_dir / "journal.jsonl").exists():
+        session.append(run_dir, _orphan_start(step))
+    session.append_step(run_dir, redactor.scrub_record(step))  # no secret reaches the disk
 
 
-def _orphan_start(run: Any, started: datetime) -> RunStart:
+def _orphan_start(step: StepRecord) -> RunStart:
     """A flow not decorated with @prov_flow: open its journal so `yprov export` can assemble it."""
     import prefect
 
@@ -219,7 +208,7 @@ def _orphan_start(run: Any, started: datetime) -> RunStart:
     from yprov_workflows.records import Agents
 
     agents = Agents(current_user(), "prefect", prefect.__version__, __version__)
-    return RunStart(str(run.flow_run_id), started, agents, host=HOST)
+    return RunStart(step.run_id, step.started, agents, host=HOST)
 
 
 def _step(
@@ -283,4 +272,4 @@ def _attributes(context: Any, outcome: Outcome) -> dict[str, Value]:
         "flow_run_id": str(run.flow_run_id),
         "thread": __import__("threading").get_native_id(),
     }
-    return attrs | outcome.extra
+    return attrs | adapter.worker_identity() | outcome.extra

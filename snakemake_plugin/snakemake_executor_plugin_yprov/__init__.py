@@ -66,6 +66,14 @@ class ExecutorSettings(ExecutorSettingsBase):
             "env_var": False,
         },
     )
+    node_run: Optional[str] = field(  # noqa: UP045
+        default=None,
+        metadata={
+            "help": "Internal: the run folder a cluster job's process records its job into (set "
+            "by --executor yprov-slurm and yprov-cluster-generic for the job's process).",
+            "env_var": False,
+        },
+    )
 
 
 # The same values as Snakemake's local executor: jobs run on this machine, from this process.

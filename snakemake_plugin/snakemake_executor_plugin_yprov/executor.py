@@ -37,6 +37,7 @@ from snakemake_interface_common.exceptions import WorkflowError
 from snakemake_executor_plugin_yprov import adapter, failures
 from snakemake_executor_plugin_yprov.attempt import Attempt
 from snakemake_executor_plugin_yprov.measuring import measure_shell_processes
+from snakemake_executor_plugin_yprov.nodes import node_journal_namer, scheduler_facts
 from yprov_workflows.environment import HOST
 from yprov_workflows.errors import RecordingError
 from yprov_workflows.recorder import Recorder, utcnow
@@ -50,10 +51,23 @@ from yprov_workflows.usage.launcher import Launcher
 from yprov_workflows.usage.monitor import Monitor
 from yprov_workflows.usage.process import ThreadUsage
 from yprov_workflows.usage.watch import SeriesPlan, Watch
+from yprov_workflows.values import Value
 from yprov_workflows.vocabulary import safe
 
 
 class Executor(LocalExecutor):
+    # The `--yprov-*` settings when this executor works for a cluster executor (`cluster.py`),
+    # whose own settings are then the workflow's.
+    yprov_options: Any = None
+
+    @classmethod
+    def attached(cls, workflow: Any, logger: Any, options: Any) -> Executor:
+        """This executor for a cluster executor: it records the run and runs its `localrules`."""
+        executor = cls.__new__(cls)
+        executor.yprov_options = options
+        executor.__init__(workflow, logger)  # type: ignore[misc]
+        return executor
+
     def __post_init__(self) -> None:
         super().__post_init__()
         self._attempts: dict[tuple[int, int], tuple[Any, Attempt]] = {}
@@ -62,17 +76,23 @@ class Executor(LocalExecutor):
         self._recorder: Recorder | None = None
         self._usage = ThreadUsage()
         self._unmeasure: Callable[[], None] | None = None
-        self._opening: tuple[Recorder, RunStart] | None = None
+        self._opening: tuple[Recorder, RunStart | None] | None = None
         self._monitor: Monitor | None = None
         self._launcher: Launcher | None = None
         self._job_env: dict[str, str] = {}
+        self._node_facts: dict[str, Value] = {}
         if self.workflow.is_main_process:
             self._prepare_run()
+        elif self._options() is not None and self._options().node_run:
+            self._prepare_node(Path(self._options().node_run))
 
     # -- the run -------------------------------------------------------------------------------
 
+    def _options(self) -> Any:
+        return self.yprov_options or self.workflow.executor_settings
+
     def _settings(self) -> Settings:
-        ours = self.workflow.executor_settings
+        ours = self._options()
         return Settings.from_env(
             out_dir=Path(ours.out) if ours and ours.out else None,
             strict=True if ours and ours.strict else None,
@@ -96,15 +116,36 @@ class Executor(LocalExecutor):
         start = adapter.run_start(self.workflow, new_run_id(), utcnow(), recorder.redactor)
         self._opening = (recorder, start)
 
+    def _prepare_node(self, run_dir: Path) -> None:
+        """A cluster job's process on its node (`snakemake --mode remote`): its jobs are recorded
+        into the submitting run's folder, one writer journal per job attempt (`cluster.py`)."""
+        settings = Settings.from_env() if self._options() is None else self._settings()
+        if settings.disabled:
+            return
+        recorder = Recorder(settings, run_dir.parent, warn=logger.warning)
+        adapter.run_config(self.workflow, recorder.redactor)
+        recorder.join(run_dir, node_journal_namer(run_dir))
+        self._node_facts = scheduler_facts(os.environ)
+        self._opening = (recorder, None)
+
     def run_jobs(self, jobs: Any) -> None:
+        self.open_run()
+        super().run_jobs(jobs)
+
+    def open_run(self) -> None:
+        """Start recording (once): before the first jobs run, when the run's folder is needed."""
         if self._opening is not None:
             self._open_run(*self._opening)
             self._opening = None
-        super().run_jobs(jobs)
 
-    def _open_run(self, recorder: Recorder, start: RunStart) -> None:
+    @property
+    def recorder(self) -> Recorder | None:
+        return self._recorder
+
+    def _open_run(self, recorder: Recorder, start: RunStart | None) -> None:
         self._note_secret_params(recorder)
-        self._raise_strict(recorder.start, start)
+        if start is not None:
+            self._raise_strict(recorder.start, start)
         if recorder.active:
             self._recorder = recorder
             self._job_env = job_env(recorder.settings)
@@ -283,11 +324,17 @@ class Executor(LocalExecutor):
 
     def _record(self, recorder: Recorder, job: Any, attempt: Attempt, status: Status) -> None:
         with recorder.guard(f"describing {job.rule.name}"):
-            step = self._step(recorder, job, attempt, status)
+            step = self.step_record(recorder, job, attempt, status)
             if attempt.channel is not None:
                 step = self._tracked(recorder, job, attempt.channel, step)
+            self.record_step(step, recorder)
+
+    def record_step(self, step: StepRecord, recorder: Recorder | None = None) -> None:
+        """Journal a step of this run (also one a cluster executor completed, `cluster.py`)."""
+        recorder = recorder or self._recorder
+        if recorder is not None:
             self._raise_strict(recorder.record_step, step)
-            self._final[step.key] = status
+            self._final[step.key] = step.status
 
     def _tracked(
         self, recorder: Recorder, job: Any, channel: StepChannel, step: StepRecord
@@ -308,7 +355,9 @@ class Executor(LocalExecutor):
             attempt.unreported = True
             self._record(recorder, job, attempt, "failed" if attempt.error else stopped)
 
-    def _step(self, recorder: Recorder, job: Any, attempt: Attempt, status: Status) -> StepRecord:
+    def step_record(
+        self, recorder: Recorder, job: Any, attempt: Attempt, status: Status
+    ) -> StepRecord:
         return StepRecord(
             run_id=recorder.run_dir.name if recorder.run_dir else "",
             name=str(job.rule.name),
@@ -324,7 +373,7 @@ class Executor(LocalExecutor):
             params=adapter.params(job, recorder.redactor),
             wildcards=adapter.wildcards(job),
             resources=adapter.resources(job),
-            attributes=adapter.attributes(job) | attempt.verdict(),
+            attributes=adapter.attributes(job) | attempt.verdict() | self._node_facts,
             code=adapter.code(job),
             usage=attempt.usage(has_action=not getattr(job.rule, "norun", False)),
             error=attempt.error if status == "failed" else None,

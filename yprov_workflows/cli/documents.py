@@ -10,12 +10,15 @@ from typing import Any
 
 import click
 
+from yprov_workflows.assemble import assemble
 from yprov_workflows.cli._base import EXIT_INVALID, echo, main, one_line, one_line_errors
 from yprov_workflows.errors import YProvError
 from yprov_workflows.export.formats import FORMATS, default_target, write_file, write_stream
 from yprov_workflows.export.source import Located, load, locate
+from yprov_workflows.journal import WRITERS
 from yprov_workflows.liveness import still_recording
-from yprov_workflows.runs import write_document
+from yprov_workflows.merge import merge_journals
+from yprov_workflows.runs import document_path, write_document
 from yprov_workflows.tracking.view import metrics_output
 from yprov_workflows.validation import validate_file
 
@@ -46,15 +49,30 @@ from yprov_workflows.validation import validate_file
     metavar="URL",
     help="rocrate: the crate's license (e.g. https://spdx.org/licenses/CC-BY-4.0).",
 )
+@click.option(
+    "--merge",
+    "merge",
+    multiple=True,
+    metavar="PATH",
+    type=click.Path(path_type=Path),
+    help="First copy the journals at PATH (a journal file or a folder of them, e.g. one a "
+    "worker kept on its side) into RUN's journals/; repeatable. A journal of another run, or a "
+    "damaged one, stops the export and changes nothing.",
+)
 @one_line_errors
-def export(run: Path, fmt: str, output: Path | None, license_: str | None) -> None:
+def export(
+    run: Path, fmt: str, output: Path | None, license_: str | None, merge: tuple[Path, ...]
+) -> None:
     """Write the document of RUN (a run folder, the output folder .yprov for its latest run, or
     a PROV-JSON document) in a format; print where.
 
     A run folder's document is assembled from its journal now: runs that were killed, or are
-    still going, are exported too, marked incomplete.
+    still going, are exported too, marked incomplete. With --merge, the journals are added to
+    the run first, and its own document is written again.
     """
     located = locate(run)
+    if merge:
+        _merge(located, merge)
     target = output or default_target(located, fmt)
     if str(target) != "-" and fmt != "rocrate":
         _check_target(target)
@@ -74,6 +92,15 @@ def export(run: Path, fmt: str, output: Path | None, license_: str | None) -> No
     else:
         write_file(loaded.document, fmt, target, loaded.run_id, license_)
     echo(str(target))
+
+
+def _merge(located: Located, sources: tuple[Path, ...]) -> None:
+    """Copy the journals into the run (see `merge.py`) and write its document again."""
+    if located.kind != "journal":
+        raise YProvError(f"{located.given} is a document, not a run folder; --merge needs a run")
+    merged = merge_journals(located.path, sources)
+    write_document(document_path(located.path), assemble(located.path))
+    echo(f"merged {len(merged.copied)} journals into {located.path / WRITERS}", err=True)
 
 
 def _same_file(target: Path, located: Located) -> bool:
