@@ -162,8 +162,9 @@ def test_the_page_in_headless_chromium_with_the_network_off(
         trains = [d for d in browser.evaluate(NODES) if d.startswith("step:train lr=")]
         assert sorted(trains) == ["step:train lr=0.05", "step:train lr=0.5"]
         browser.click(*browser.evaluate(CENTRE % "train lr=0.5"))
-        panel = browser.wait_for(f"{PANEL}.includes('ywf:cpu_total_s') && {PANEL}")
-        assert "wildcard:lr0.5" in panel and "parameters" in panel, panel
+        # the panel may still show an earlier node's attributes: wait for this one's
+        panel = browser.wait_for(f"{PANEL}.includes('wildcard:lr0.5') && {PANEL}")
+        assert "ywf:cpu_total_s" in panel and "parameters" in panel, panel
         before = browser.evaluate(VIEW)
         browser.call("Input.dispatchMouseEvent", WHEEL)  # handled after the reply, maybe
         browser.wait_for(f"{VIEW} !== {json.dumps(before)}", timeout=10)  # the wheel zooms
