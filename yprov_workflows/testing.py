@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from yprov_workflows.pending import settle
 from yprov_workflows.validation import validate
 
 Element = dict[str, Any]
@@ -28,6 +29,7 @@ class RunDocument:
 
     @classmethod
     def load(cls, path: Path) -> RunDocument:
+        settle()  # documents this process still completes (a Prefect flow's end)
         return cls(json.loads(Path(path).read_text(encoding="utf-8")), Path(path))
 
     @classmethod

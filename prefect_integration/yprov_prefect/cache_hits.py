@@ -1,23 +1,38 @@
 """Cache hits: Prefect skips the task body (so our wrapper never runs) but fires `on_completion`
 with a `Cached` state. We record the attempt as reuse of a cached result, not as an execution.
 
-Prefect logs two INFO lines around every hook call of every task run ("Running hook ...",
-"Hook ... finished running successfully"), and ships them to the API: for a trivial task that
-doubled the cost of recording it, and it fills the user's logs with our plumbing. `quiet_hook_logs`
-drops those two lines for our hook only (errors of the hook are still logged).
+The hook is attached only to tasks that are made to be cached (`may_hit_cache`): Prefect's hook
+machinery on every run of every task cost about as much as recording it. A task that hits a cache
+only because its flow persists results is found at the flow's end, from the API's task runs
+(`structure.py`), as far as the API knows them then.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from yprov_prefect import session
 from yprov_workflows.environment import HOST
 from yprov_workflows.records import StepRecord, Usage, ValueRecord
+
+CACHE_OPTIONS = ("cache_key_fn", "cache_expiration", "result_storage_key", "refresh_cache")
+
+
+def may_hit_cache(options: dict[str, Any]) -> bool:
+    """Whether a task made with these `@task` options may be a cache hit: it asks for caching
+    or persisted results, or Prefect's settings persist results by default."""
+    from prefect.settings import get_current_settings
+
+    if options.get("persist_result") is False:
+        return False
+    policy = options.get("cache_policy")
+    asked = options.get("persist_result") or any(options.get(o) for o in CACHE_OPTIONS)
+    if asked or (policy is not None and type(policy).__name__ not in ("NotSet", "NoCache")):
+        return True
+    settings = get_current_settings()
+    return bool(settings.results.persist_by_default or settings.tasks.default_persist_result)
 
 
 def record_cache_hit(task: Any, task_run: Any, state: Any) -> None:
@@ -57,27 +72,3 @@ def _cached_step(task: Any, task_run: Any, state: Any) -> StepRecord:
         host=HOST,
         pid=os.getpid(),
     )
-
-
-class _DropOurHookLines(logging.Filter):
-    """Drops Prefect's INFO lines about calling one of our hooks."""
-
-    def __init__(self, hook: Callable[..., Any]) -> None:
-        super().__init__()
-        self.mark = f"{hook.__name__!r}"
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno > logging.INFO or self.mark not in str(record.msg)
-
-
-def quiet_hook_logs(
-    logger_name: str = "prefect.task_runs", hook: Callable[..., Any] = record_cache_hit
-) -> None:
-    """Install the filter for `hook` on Prefect's task-run (or flow-run) logger, once per
-    process. Called where a task with our hook is made (`prov_task`) and where one is unpickled
-    (a process pool or Dask worker: `Recording.__setstate__`); for the flow hook, where a flow is
-    made (`prov_flow`)."""
-    logger = logging.getLogger(logger_name)
-    ours = _DropOurHookLines(hook)
-    if not any(isinstance(f, _DropOurHookLines) and f.mark == ours.mark for f in logger.filters):
-        logger.addFilter(ours)

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 import prefect
 
 from yprov_prefect import adapter, session
-from yprov_prefect.cache_hits import quiet_hook_logs, record_cache_hit
+from yprov_prefect.cache_hits import may_hit_cache, record_cache_hit
 from yprov_prefect.flow_run import record_final_state, recorded_flow
+from yprov_prefect.hook_logs import quiet_hook_logs
 from yprov_prefect.task_attempt import Outcome, recorded
 from yprov_prefect.wrapping import wrap
 from yprov_workflows.records import Code
@@ -34,7 +35,8 @@ class Recording:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        quiet_hook_logs()  # a worker process that runs our tasks gets the log filter too
+        # a worker process that runs our tasks: our cache-hit hook's log lines are dropped there
+        quiet_hook_logs("prefect.task_runs", record_cache_hit)
 
     def code(self) -> Code:
         if self._code is None:
@@ -87,12 +89,16 @@ class ProvDecorator:
 
 class ProvTaskDecorator(ProvDecorator):
     def _make(self, fn: Any, wrapped: Any, options: dict[str, Any]) -> Any:
-        """Our cache-hit hook joins `on_completion` when that is a list of hooks; anything else
-        goes to Prefect untouched, whose own error says what it expects."""
-        quiet_hook_logs()
-        hooks = options.get("on_completion")
-        with suppress(TypeError):
-            options["on_completion"] = [record_cache_hit, *(() if hooks is None else hooks)]
+        """Prefect's task, keyed as ours (a decorated task whose record never came is told from
+        an undecorated one at the flow's end). A task made to be cached gets our cache-hit hook
+        first in its `on_completion` list (when that is a list of hooks: anything else goes to
+        Prefect untouched, whose own error says what it expects); others get no hook (see
+        `cache_hits`)."""
+        if may_hit_cache(options):
+            quiet_hook_logs("prefect.task_runs", record_cache_hit)
+            hooks = options.get("on_completion")
+            with suppress(TypeError):
+                options["on_completion"] = [record_cache_hit, *(() if hooks is None else hooks)]
         made = self._prefect(wrapped, **options)
         session.DECORATED.add(str(made.task_key))
         return made
@@ -106,7 +112,8 @@ class ProvFlowDecorator(ProvDecorator):
         """Prefect's default version hashes the file of the function it gets: ours, not the
         user's, so it is set again as Prefect computes it for the user's function. Our hook
         that records Prefect's final state joins each final-state hook list first (before the
-        user's hooks, which may read the document), under the rules of `ProvTaskDecorator`."""
+        user's hooks, which may read the document), when that option is a list of hooks (anything
+        else goes to Prefect untouched, whose own error says what it expects)."""
         quiet_hook_logs("prefect.flow_runs", record_final_state)
         for name in FINAL_STATE_HOOKS:
             hooks = options.get(name)

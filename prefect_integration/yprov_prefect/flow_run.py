@@ -17,6 +17,7 @@ flow hook `record_final_state` corrects the run's status with a later end record
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ from yprov_prefect.task_attempt import Outcome, utcnow
 from yprov_workflows.assemble import assemble_to_file
 from yprov_workflows.environment import HOST
 from yprov_workflows.journal import JournalWriter, last_record, read_journal
+from yprov_workflows.pending import complete_later, settle
 from yprov_workflows.recorder import Recorder
 from yprov_workflows.records import Code, RunEnd, Status, StepRecord, Usage
 from yprov_workflows.runs import journal_path
@@ -97,37 +99,52 @@ def _flow_ending(
 
 
 def _close(recording: session.FlowRecording, context: Any, status: Status) -> None:
+    """Close the run and write its document (before the flow returns); what only the Prefect API
+    knows follows in the background (`_complete`, see `yprov_workflows.pending`)."""
     if recording.monitor is not None:
         recording.monitor.close()
     recorder = recording.recorder
-    if recorder.run_dir is None:
+    run_dir = recorder.run_dir
+    if run_dir is None:
         return
+    document = recorder.finish(status)
+    if document is not None:
+        flow_run_id = context.flow_run.id
+        work = functools.partial(_complete, recorder, run_dir, flow_run_id, document)
+        complete_later(run_dir, work, f"flow-end-{flow_run_id}")
+
+
+def _complete(recorder: Recorder, run_dir: Path, flow_run_id: Any, document: Path) -> None:
+    """After the flow returned: the task runs the journal lacks (undecorated tasks, cache hits,
+    records that did not come), the summary artifact, and, with the server gone, that Prefect's
+    final state is unknown. Our API calls share one short deadline (`FlowEndApi`)."""
     with FlowEndApi() as api:
         with recorder.guard("adding undecorated task runs"):
-            _add_unrecorded(recorder, undecorated_steps(context.flow_run.id, recorder.run_dir, api))
-        document = recorder.finish(status, _engine_state(api))
-        if document is not None and api.unreachable is None:
+            steps = list(undecorated_steps(flow_run_id, run_dir, api))
+            if steps:
+                _add_unrecorded(recorder, run_dir, steps)
+                assemble_to_file(run_dir, warn=session.log.warning)
+        if api.unreachable is None:
             with recorder.guard("attaching the summary artifact"):
-                _attach_summary(document, context.flow_run.id, api)
-            if api.unreachable is not None:  # gone in the meantime
-                with recorder.guard("recording that the final state is unknown"):
-                    _mark_unknown(recorder.run_dir, _engine_state(api))
+                _attach_summary(document, flow_run_id, api)
+        if api.unreachable is not None:
+            with recorder.guard("recording that the final state is unknown"):
+                _mark_unknown(run_dir, _engine_state(api))
 
 
-def _add_unrecorded(recorder: Recorder, steps: Iterable[StepRecord]) -> None:
+def _add_unrecorded(recorder: Recorder, run_dir: Path, steps: Iterable[StepRecord]) -> None:
     """Steps of task runs the journal lacks: those of undecorated tasks go to the run's journal;
     the placeholders of decorated tasks whose record did not come go to a journal of their own
     that is read after every other (`missing_journal`), so a record merged later wins."""
+    found: list[StepRecord] = []
     missing: list[StepRecord] = []
     for step in steps:
-        if "record_missing" in step.attributes:
-            missing.append(step)
-        else:
-            recorder.record_step(step)
-    if missing and recorder.run_dir is not None:
-        with JournalWriter(missing_journal(recorder.run_dir), lock=False) as writer:
-            for step in missing:
-                writer.append(step)
+        (missing if "record_missing" in step.attributes else found).append(step)
+    for path, records in ((journal_path(run_dir), found), (missing_journal(run_dir), missing)):
+        if records:
+            with JournalWriter(path, lock=path == journal_path(run_dir)) as writer:
+                for step in records:
+                    writer.append(step, recorder.redactor)
 
 
 def _engine_state(api: FlowEndApi) -> dict[str, Value]:
@@ -185,6 +202,10 @@ def _correct(run_dir: Path, status: Status, state_name: str) -> None:
     end = _recorded_end(run_dir)
     if end is None or (end.status == status and "engine_state" not in end.attributes):
         return  # as it closed (or not closed)
+    settle(run_dir)  # the run's completion in the background first: one writer at a time
+    end = _recorded_end(run_dir)
+    if end is None:
+        return
     attributes: dict[str, Value] = {"engine_state": state_name}
     if (end.status, end.attributes) != (status, attributes):
         _amend(run_dir, end, status, attributes)

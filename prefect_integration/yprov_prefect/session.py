@@ -117,6 +117,13 @@ class ActiveTasks:
                 thread = self._threads[thread_id] = _Overlap()
             return Ticket(self._process.enter(), thread.enter(), thread_id)
 
+    @contextmanager
+    def environment(self) -> Iterator[int]:
+        """Hold the lock while an attempt reads or sets the process's step variables (so that
+        two attempts starting at once cannot interleave there); yields how many attempts run."""
+        with self._lock:
+            yield self._process.running
+
     def leave(self, ticket: Ticket) -> Overlaps:
         with self._lock:
             thread = self._threads[ticket.thread_id]
@@ -160,6 +167,11 @@ def monitor(config: Settings) -> Monitor | None:
 
 
 def settings() -> Settings:
+    """The settings of the flow run this process records (read once, at its start), else the
+    environment's (a worker, or no flow run: read now)."""
+    current = CURRENT.get()
+    if current is not None and current.pid == os.getpid():
+        return current.recorder.settings
     return Settings.from_env()
 
 

@@ -13,6 +13,7 @@ Every request goes through the flow end's `FlowEndApi` (one short deadline, no r
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from yprov_workflows.records import Status, StepRecord, Usage, ValueRecord
 from yprov_workflows.values import Value
 
 PAGE = 200
+CATCH_UP_S = 3.0  # how long the flow's end (in the background) waits for the API to catch up
 _STATUS: dict[str, Status] = {
     "COMPLETED": "completed",
     "FAILED": "failed",
@@ -42,17 +44,37 @@ def undecorated_steps(flow_run_id: UUID, run_dir: Path, api: FlowEndApi) -> Iter
     steps = [r for r in read_run_journal(run_dir).records if isinstance(r, StepRecord)]
     known = {s.key for s in steps} | {str(s.attributes.get("parent_task_run_id")) for s in steps}
     flows = {str(flow_run_id)} | {s.key for s in steps if s.attributes.get("kind") == "subflow"}
-    for task_run in _settled_unknown_runs(flows, known, api):
+    tasks = len({s.key for s in steps if s.attributes.get("kind") != "subflow" and _is_uuid(s.key)})
+    _send_prefect_events()
+    for task_run in _settled_unknown_runs(flows, known, api, tasks):
         yield _structure_step(task_run)
 
 
+def _send_prefect_events(timeout: float = 2.0) -> None:
+    """Prefect tells the API of task runs through events sent from a queue of its own: send
+    what waits there first (bounded). At the interpreter's exit (this runs after the main
+    thread ended, before Prefect's own exit handlers) drain it as those handlers would."""
+    try:
+        from prefect.events.worker import EventsWorker
+    except ImportError:
+        return
+    if not threading.main_thread().is_alive():
+        EventsWorker.drain_all(timeout=timeout)
+        return
+    deadline = time.monotonic() + timeout
+    for worker in list(getattr(EventsWorker, "_instances", {}).values()):
+        queue = getattr(worker, "_queue", None)
+        while getattr(queue, "unfinished_tasks", 0) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
 def _settled_unknown_runs(
-    flow_run_ids: set[str], known: set[str], api: FlowEndApi, timeout: float = 3.0
+    flow_run_ids: set[str], known: set[str], api: FlowEndApi, tasks: int, timeout: float = 3.0
 ) -> list[Any]:
     """None when the API shows only known task runs (two counts: about 15 ms, where reading 200
     runs takes about 95); else one read when no unknown run is still going, or reads until those
     end (or the deadline of our API calls comes: what is known then)."""
-    if not _any_unknown(flow_run_ids, known, api):
+    if not _any_unknown(flow_run_ids, known, api, tasks):
         return []
     deadline = time.monotonic() + timeout
     while True:
@@ -68,21 +90,30 @@ def _state(task_run: Any) -> str:
     return str(getattr(task_run.state_type, "value", task_run.state_type) or "")
 
 
-def _any_unknown(flow_run_ids: set[str], known: set[str], api: FlowEndApi) -> bool:
-    """Whether the API counts more task runs in these flow runs than those among `known`."""
+def _any_unknown(flow_run_ids: set[str], known: set[str], api: FlowEndApi, tasks: int) -> bool:
+    """Whether the API counts more task runs in these flow runs than those among `known`, once
+    it knows the `tasks` task runs recorded and its count held still for one look (it learns of
+    task runs from events, a moment after they ran; at most `CATCH_UP_S`)."""
     from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterId
 
     ids = [UUID(k) for k in known if _is_uuid(k)]
     flows = {"flow_runs": _flow_filter(flow_run_ids).model_dump(mode="json", exclude_unset=True)}
     ours = TaskRunFilter(id=TaskRunFilterId(any_=ids)).model_dump(mode="json", exclude_unset=True)
 
-    def count(client: Any) -> bool:
+    def count(client: Any) -> tuple[int, int]:
         total = client.request("POST", "/task_runs/count", json=flows).json()
         mine = client.request("POST", "/task_runs/count", json=flows | {"task_runs": ours})
-        return bool(total > mine.json())
+        return int(total), int(mine.json())
 
+    deadline, last = time.monotonic() + CATCH_UP_S, None
     try:
-        return api.call("counting task runs", count)
+        while True:  # until the API knows our task runs and its count holds still
+            total, mine = api.call("counting task runs", count)
+            steady = mine >= tasks and (total, mine) == last
+            if steady or time.monotonic() > deadline or api.remaining() < 1.5:
+                return total > mine
+            last = (total, mine)
+            time.sleep(0.2)
     except ApiUnreachable:
         raise
     except Exception:  # a server without the count route: read them all

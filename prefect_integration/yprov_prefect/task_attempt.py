@@ -78,8 +78,8 @@ def recorded(fn: Callable[..., Any], code: Callable[[], Code]) -> Iterator[Outco
     except Exception as problem:
         session.report(problem, f"describing the arguments of {context.task.name}", config)
         args = adapter.Arguments()
-    run_dir = _run_dir(context.task_run, config)
-    here = run_dir if session.reachable(run_dir) else session.kept_dir(run_dir.name)
+    run_dir, in_flow = _run_dir(context.task_run, config)
+    here = run_dir if in_flow or session.reachable(run_dir) else session.kept_dir(run_dir.name)
     measure = TaskMeasure.start(*_watching(context.task_run, here, config), config)
     channel = StepChannel.lazy(here, _channel_key(context.task_run), measure.t0)
     worker = not session.in_flow_process()
@@ -97,13 +97,13 @@ def recorded(fn: Callable[..., Any], code: Callable[[], Code]) -> Iterator[Outco
             session.report(problem, f"recording task {context.task.name}", config)
 
 
-def _run_dir(run: Any, config: Settings) -> Path:
-    """The folder of the task's run: known in the flow's process, carried by the flow run's
-    context elsewhere (see `session.task_run_dir`)."""
+def _run_dir(run: Any, config: Settings) -> tuple[Path, bool]:
+    """The folder of the task's run, and whether this is its flow's process (where the folder
+    is known, and made); elsewhere the flow run's context carries it (`session.task_run_dir`)."""
     current = session.CURRENT.get()
     if current is not None and session.in_flow_process():
-        return current.run_dir
-    return session.task_run_dir(str(run.flow_run_id), config)
+        return current.run_dir, True
+    return session.task_run_dir(str(run.flow_run_id), config), False
 
 
 def _watching(run: Any, run_dir: Path, config: Settings) -> tuple[str, SeriesPlan]:
@@ -136,24 +136,30 @@ def _exported(channel: StepChannel, alone: bool, config: Settings) -> Iterator[N
     began alone there, so that its child processes log into it. An attempt that began next to
     another one (a worker with several threads) takes out the folder that one put there: a child
     process of either then logs nowhere (with a warning), rather than into the wrong step."""
-    saved = {name: os.environ.get(name) for name in _STEP_VARIABLES}
-    folder = saved[STEP_DIR_VARIABLE]
-    if not alone:
-        if folder is not None and _in_run(folder, channel):
+    with session.ACTIVE.environment() as running:  # one attempt at a time here
+        saved = {name: os.environ.get(name) for name in _STEP_VARIABLES}
+        folder = saved[STEP_DIR_VARIABLE]
+        exported = alone and running == 1  # still alone: none began since
+        if not exported and folder is not None and _in_run(folder, channel):
             for name in _STEP_VARIABLES:  # the attempt that set them puts back its own
                 os.environ.pop(name, None)
-        yield
-        return
-    with session.guarded(f"making the tracking folder of {channel.step_key}", config):
-        os.environ.update(channel.env())
+        if exported:
+            with session.guarded(f"making the tracking folder of {channel.step_key}", config):
+                os.environ.update(channel.env())
     try:
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        if exported:
+            with session.ACTIVE.environment():
+                _restore(saved)
+
+
+def _restore(saved: dict[str, str | None]) -> None:
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 _STEP_VARIABLES = (STEP_DIR_VARIABLE, STEP_INFO_VARIABLE)

@@ -17,6 +17,7 @@ from typing import Any
 from yprov_workflows.assemble import assemble
 from yprov_workflows.errors import DocumentError
 from yprov_workflows.liveness import still_recording
+from yprov_workflows.pending import settle
 from yprov_workflows.runs import DOCUMENT_SUFFIX, LATEST, document_path, journal_path
 from yprov_workflows.validation import load_prov_document
 
@@ -40,6 +41,7 @@ def open_run(path: Path | str) -> RunSource:
         DocumentError: RUN does not exist, holds no run, or its document is not PROV-JSON.
         JournalError: a run folder's journal cannot be read.
     """
+    settle()  # documents this process still completes (a Prefect flow's end)
     given = Path(path)
     if given.is_dir():
         return _from_folder(given)

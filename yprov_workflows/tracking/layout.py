@@ -18,9 +18,12 @@ process that logged into the step.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,9 +75,21 @@ def new_step_folder(run_dir: Path, step_key: str) -> Path:
 
 
 def planned_step_folder(run_dir: Path, step_key: str) -> Path:
-    """A folder name for one attempt of `step_key` that no other attempt takes (a random part),
-    chosen without touching the disk: the first process that logs into it makes it."""
-    return run_dir / TRACKING / f"{step_folder_name(step_key)}.{secrets.token_hex(4)}"
+    """A folder name for one attempt of `step_key` that no other attempt takes (this process's
+    random token and a count), chosen without touching the disk: the first process that logs
+    into it makes it. No system call: each one hands the GIL to the engine's busy threads."""
+    token, count = _planning()
+    return run_dir / TRACKING / f"{step_folder_name(step_key)}.{token}{next(count):x}"
+
+
+@functools.cache
+def _planning_for(pid: int) -> tuple[str, Iterator[int]]:
+    return secrets.token_hex(3), itertools.count()
+
+
+def _planning() -> tuple[str, Iterator[int]]:
+    """This process's random token and counter (new ones in a forked child)."""
+    return _planning_for(os.getpid())
 
 
 def ensure_step_folder(folder: Path, info: str | None) -> None:

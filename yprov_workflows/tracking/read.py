@@ -19,6 +19,7 @@ from typing import Any
 
 from yprov_workflows.assemble import assemble
 from yprov_workflows.errors import DocumentError, YProvError
+from yprov_workflows.pending import settle
 from yprov_workflows.runs import document_path, journal_path
 from yprov_workflows.tracking.series import read_points
 from yprov_workflows.validation import load_prov_document
@@ -50,6 +51,7 @@ def open_source(source: Path) -> tuple[dict[str, Any], Path]:
     """The document of RUN_OR_DOCUMENT and the run folder its paths are relative to: a document
     file, a run folder (its document, or its journal assembled now), or an output folder (its
     latest run)."""
+    settle()  # documents this process still completes (a Prefect flow's end)
     if source.is_dir():
         return _from_folder(source)
     document = load_prov_document(source)

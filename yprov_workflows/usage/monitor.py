@@ -25,6 +25,15 @@ from typing import IO, Any
 
 ANSWER_TIMEOUT_S = 10.0
 WATCH_DELAY_S = 0.05  # steps that end sooner never reach the sampler
+LINGER_S = 2.0  # the sender wakes every WATCH_DELAY_S this long after its last watch
+
+
+def _wait_s(first: float | None, now: float, idle: bool) -> float | None:
+    """How long the sender sleeps: until the first pending watch is due, a tick while it
+    lingers, or until a watch wakes it."""
+    if first is not None:
+        return first + WATCH_DELAY_S - now
+    return None if idle else WATCH_DELAY_S
 
 
 @dataclass(frozen=True)
@@ -111,6 +120,7 @@ class Monitor:
 
     def _send_due(self) -> None:
         """The sender thread: watches go out once their step has lasted `WATCH_DELAY_S`."""
+        quiet = 0.0  # how long nothing was pending
         with self._lock:
             while not self._closed:
                 now = time.monotonic()
@@ -120,8 +130,11 @@ class Monitor:
                     del self._pending[message["id"]]
                     self._write(message)
                 first = min((m["t0"] for m in self._pending.values()), default=None)
-                self._idle = first is None
-                self._wake.wait(None if first is None else first + WATCH_DELAY_S - now)
+                quiet = 0.0 if first is not None else quiet + WATCH_DELAY_S
+                # Between the steps of a busy run it wakes by itself (`LINGER_S`): a new watch
+                # needs no notify, and each notify hands the GIL to this thread.
+                self._idle = first is None and quiet > LINGER_S
+                self._wake.wait(_wait_s(first, now, self._idle))
 
     # -- the pipe ---------------------------------------------------------------------------
 
