@@ -80,7 +80,7 @@ def _twin_step(step: StepRecord, i: int, steps: int) -> StepRecord:
 def worker(mode: str, run: Path, twin: Path, steps: int) -> dict[str, float]:
     """One contender; the query modes run with the garbage collector paused, as `yprov` runs
     its query commands (cli/query.py)."""
-    from yprov_workflows.query.graph import paused_gc
+    from yprov_workflows.gc_pause import paused_gc
 
     if mode == "prov":
         return prov_worker(run, steps)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from yprov_workflows.errors import JournalError
+from yprov_workflows.gc_pause import paused_gc
 from yprov_workflows.journal import Warn, read_run_journal
 from yprov_workflows.provjson import build_document
 from yprov_workflows.records import RunEnd, RunStart, StepRecord
@@ -42,17 +40,3 @@ def assemble_to_file(run_dir: Path, target: Path | None = None, warn: Warn | Non
     with paused_gc():
         write_document(path, _assemble(run_dir, warn))
     return path
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Python's cyclic garbage collector paused while records and the document are made: they
-    hold no cycles, and each full collection would walk every object made so far again (a third
-    of the time of assembling 100,000 steps). Restored afterwards."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

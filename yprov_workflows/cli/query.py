@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from yprov_workflows.cli._base import echo, main, one_line_errors
+from yprov_workflows.gc_pause import paused_gc
 from yprov_workflows.query import (
     RunGraph,
     diff_runs,
@@ -24,7 +25,6 @@ from yprov_workflows.query import (
     summarize_run,
     verify_run,
 )
-from yprov_workflows.query.graph import paused_gc
 from yprov_workflows.query.text import (
     Block,
     Table,
@@ -46,7 +46,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _gc_paused(func: F) -> F:
-    """The command runs with Python's cyclic garbage collector paused (`graph.paused_gc`):
+    """The command runs with Python's cyclic garbage collector paused (`gc_pause.paused_gc`):
     nothing it makes holds cycles, and each full collection would walk the whole parsed
     document again (a fifth of the time of a query on 10,000 steps)."""
 

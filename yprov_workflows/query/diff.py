@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from yprov_workflows.gc_pause import paused_gc
 from yprov_workflows.query.graph import (
     Attrs,
     RunGraph,
     Step,
     number,
-    paused_gc,
     seconds,
     text,
     wildcards,

@@ -11,14 +11,14 @@ as absent.
 
 from __future__ import annotations
 
-import gc
 import math
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import Any
+
+from yprov_workflows.gc_pause import paused_gc
 
 Attrs = Mapping[str, Any]
 Pairs = dict[str, list[tuple[str, str]]]
@@ -207,20 +207,6 @@ class RunGraph:
         """The last attempt of every step (by job key), in order of start."""
         last = [self.steps[ids[-1]] for ids in self.attempts.values()]
         return sorted(last, key=lambda s: (s.start is None, s.start or 0.0, s.id))
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Python's cyclic garbage collector paused while an index or a result is built: the
-    objects made here hold no cycles, and each full collection would walk the whole parsed
-    document again (a third of the time of indexing 10,000 steps). Restored afterwards."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def types_of(attrs: Attrs) -> tuple[str, ...]:

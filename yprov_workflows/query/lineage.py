@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 from yprov_workflows.errors import YProvError
-from yprov_workflows.query.graph import RunGraph, paused_gc, text
+from yprov_workflows.gc_pause import paused_gc
+from yprov_workflows.query.graph import RunGraph, text
 
 Direction = Literal["up", "down"]
 MIN_PREFIX = 6

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from yprov_workflows.gc_pause import paused_gc
 from yprov_workflows.query.graph import (
     FAILED,
     UNFINISHED,
     RunGraph,
     Step,
-    paused_gc,
     seconds,
     text,
 )
