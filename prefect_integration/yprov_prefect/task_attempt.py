@@ -139,7 +139,7 @@ def _exported(channel: StepChannel, alone: bool, config: Settings) -> Iterator[N
     with session.ACTIVE.environment() as running:  # one attempt at a time here
         saved = {name: os.environ.get(name) for name in _STEP_VARIABLES}
         folder = saved[STEP_DIR_VARIABLE]
-        exported = alone and running == 1  # still alone: none began since
+        exported = alone and running <= 1  # still alone: none began since
         if not exported and folder is not None and _in_run(folder, channel):
             for name in _STEP_VARIABLES:  # the attempt that set them puts back its own
                 os.environ.pop(name, None)
