@@ -7,7 +7,10 @@ first on `sys.path`, so `python benchmarks/bench_x.py` works from any working di
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
 from collections.abc import Sequence
 
 
@@ -54,3 +57,20 @@ def verdict(ratio: float, target: float, *, at_most: bool) -> str:
     ok = ratio <= target if at_most else ratio >= target
     sign = "<=" if at_most else ">="
     return f"{ratio:.3f} (target {sign} {target:g}: {'met' if ok else 'MISSED'})"
+
+
+def run_worker(cmd: Sequence[str], label: str) -> tuple[dict[str, float], float]:
+    """Run one measuring subprocess that prints its phases as JSON; return them with its own
+    CPU time (`cpu`, robust on a shared machine) and its peak RSS in MiB (from `wait4`: its own).
+    A failed worker gives `({}, nan)` and a line saying so."""
+    proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    text = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        print(f"  ! worker {label} exited {proc.returncode}", flush=True)
+        return {}, float("nan")
+    phases: dict[str, float] = json.loads(text)
+    phases["cpu"] = usage.ru_utime + usage.ru_stime
+    return phases, usage.ru_maxrss / 1024

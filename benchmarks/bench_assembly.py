@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import _util
 from _util import median, print_table, spread, verdict
 
 from yprov_workflows import vocabulary as V
@@ -366,16 +365,9 @@ def worker(mode: str, run_dir: Path, out: Path) -> dict[str, float]:
 
 def run_worker(mode: str, run_dir: Path, out: Path) -> tuple[dict[str, float], float]:
     """Phases and peak RSS (MiB) of one worker subprocess."""
-    cmd = [sys.executable, __file__, "--worker", mode, str(run_dir), str(out)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    text = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        print(f"  ! worker {mode} exited {proc.returncode}", flush=True)
-        return {}, float("nan")
-    return json.loads(text), usage.ru_maxrss / 1024
+    return _util.run_worker(
+        [sys.executable, __file__, "--worker", mode, str(run_dir), str(out)], mode
+    )
 
 
 # -- the parent: repetitions and report -----------------------------------------------------------

@@ -29,8 +29,6 @@ Usage: python benchmarks/bench_cluster_assembly.py [--quick]
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +37,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import _util
 from _util import median, print_table, spread, verdict
 from bench_assembly import RUN_ID, prov_document, split, synthetic_records
 
@@ -134,17 +133,9 @@ def worker(mode: str, run_dir: Path, out: Path) -> dict[str, float]:
 
 def run_worker(mode: str, run_dir: Path, out: Path) -> tuple[dict[str, float], float]:
     """Phases and peak RSS (MiB) of one worker subprocess."""
-    cmd = [sys.executable, __file__, "--worker", mode, str(run_dir), str(out)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    text = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        print(f"  ! worker {mode} exited {os.waitstatus_to_exitcode(status)}", flush=True)
-        return {}, float("nan")
-    phases = json.loads(text)
-    phases["cpu"] = usage.ru_utime + usage.ru_stime  # robust on a shared machine
-    return phases, usage.ru_maxrss / 1024
+    return _util.run_worker(
+        [sys.executable, __file__, "--worker", mode, str(run_dir), str(out)], mode
+    )
 
 
 # -- the parent -----------------------------------------------------------------------------------

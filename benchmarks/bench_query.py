@@ -29,14 +29,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+import _util
 from _util import median, parse_args, print_table, spread, verdict
 from bench_assembly import output_of, synthetic_records
 
@@ -160,14 +159,7 @@ def prov_worker(run: Path, steps: int) -> dict[str, float]:
 def run_worker(mode: str, run: Path, twin: Path, steps: int) -> tuple[dict[str, float], float]:
     """Phases and peak RSS (MiB) of one worker subprocess."""
     cmd = [sys.executable, __file__, "--worker", mode, str(run), str(twin), str(steps)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    text = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        print(f"  ! worker {mode} failed", flush=True)
-        return {}, float("nan")
-    return json.loads(text), usage.ru_maxrss / 1024
+    return _util.run_worker(cmd, mode)
 
 
 # -- the software environment ---------------------------------------------------------------------
