@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -178,7 +179,17 @@ def _attach_summary(document: Path, flow_run_id: Any, api: FlowEndApi) -> None:
         flow_run_id=flow_run_id,
         data=body,
     )  # our client is a sync one: this works from the event loop of an async flow too
-    api.call("attaching the summary artifact", lambda client: client.create_artifact(artifact))
+    api.call("attaching the summary artifact", functools.partial(_create, artifact))
+
+
+def _create(artifact: Any, client: Any) -> Any:
+    """Post the artifact. At the interpreter's exit (this runs after the main thread ended) the
+    plain request: the client's `create_artifact` also emits an event, whose sender Python may no
+    longer start then (a traceback in the user's output); the artifact itself is the same."""
+    if threading.main_thread().is_alive():
+        return client.create_artifact(artifact)
+    body = artifact.model_dump(mode="json", exclude_unset=True)
+    return client.request("POST", "/artifacts/", json=body)
 
 
 def record_final_state(flow: Any, flow_run: Any, state: Any) -> None:

@@ -13,7 +13,6 @@ Every request goes through the flow end's `FlowEndApi` (one short deadline, no r
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -51,15 +50,14 @@ def undecorated_steps(flow_run_id: UUID, run_dir: Path, api: FlowEndApi) -> Iter
 
 
 def _send_prefect_events(timeout: float = 2.0) -> None:
-    """Prefect tells the API of task runs through events sent from a queue of its own: send
-    what waits there first (bounded). At the interpreter's exit (this runs after the main
-    thread ended, before Prefect's own exit handlers) drain it as those handlers would."""
+    """Prefect tells the API of task runs through events sent from a queue of its own: wait
+    (bounded) until what waits there is sent. Its sender runs in a daemon thread, so also at the
+    interpreter's exit, where this runs after the main thread ended. (Draining the queue instead
+    stops its worker: the summary artifact's event then starts a new one, which Python refuses
+    at exit, with a traceback.)"""
     try:
         from prefect.events.worker import EventsWorker
     except ImportError:
-        return
-    if not threading.main_thread().is_alive():
-        EventsWorker.drain_all(timeout=timeout)
         return
     deadline = time.monotonic() + timeout
     for worker in list(getattr(EventsWorker, "_instances", {}).values()):

@@ -55,6 +55,7 @@ def test_a_script_that_exits_right_after_its_flow(tmp_path: Path) -> None:
         timeout=180,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "Error emitting event" not in done.stderr, done.stderr[-3000:]  # nothing at its exit
     run = RunDocument.latest(tmp_path)
     run.assert_valid()
     (ours,) = run.steps("ours")
