@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -40,7 +41,7 @@ def describe(value: Any, redactor: Redactor | None = None, preview: bool = True)
 def _describe(value: Any, redactor: Redactor | None) -> ValueRecord:
     kind = _type_name(value)
     if isinstance(value, bool | int | float) or value is None:
-        return ValueRecord(kind, to_value(value), None, _digest(json.dumps(value)))
+        return ValueRecord(kind, to_value(value), None, _digest(_scalar_json(value)))
     if isinstance(value, str | bytes | bytearray):
         return _describe_text(kind, value)
     if isinstance(value, os.PathLike):
@@ -54,6 +55,22 @@ def _describe(value: Any, redactor: Redactor | None) -> ValueRecord:
         text = json.dumps(shown, sort_keys=True, default=str)
         return ValueRecord(kind, _preview(text), size, _digest(text))
     return ValueRecord(kind, _summary(kind, size), size, None)
+
+
+def _scalar_json(value: bool | int | float | None) -> str:
+    """`json.dumps(value)` (whose text the digest is of) without making an encoder for it: the
+    same text, as `json` writes scalars (`int.__repr__`, `float.__repr__`, NaN and Infinity)."""
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if value != value:
+        return "NaN"
+    if value in (math.inf, -math.inf):
+        return "Infinity" if value > 0 else "-Infinity"
+    return float.__repr__(value)
 
 
 def _describe_text(kind: str, value: str | bytes | bytearray) -> ValueRecord:

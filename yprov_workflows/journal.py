@@ -44,7 +44,7 @@ import socket
 import threading
 import warnings
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,21 +74,56 @@ class JournalWriter:
         self._lock = threading.Lock()
         self._empty = True  # until a look at the file says otherwise
         self._torn = False  # a write failed part-way: the file ends inside a line
+        self._kept: list[Record] | None = None  # see `keep_written`
+        self._keep_max = 0
 
     def append(self, record: Record, redactor: Redactor | None = None) -> None:
         """Append one record; with a `redactor`, its remembered secrets are scrubbed first (one
         search of the line; only a record that holds one is rebuilt)."""
-        line = framed_line(record)
-        if redactor is not None and redactor.found_in(line):
-            line = framed_line(redactor.scrub_record(record))
+        self.append_all((record,), redactor)
+
+    def append_all(self, records: Sequence[Record], redactor: Redactor | None = None) -> None:
+        """Append several records with one `write` (see `append`)."""
+        written = list(records)
+        lines = [framed_line(record) for record in written]
+        if redactor is not None:
+            for i, line in enumerate(lines):
+                if redactor.found_in(line):
+                    written[i] = redactor.scrub_record(written[i])
+                    lines[i] = framed_line(written[i])
+        if not lines:
+            return
         with self._lock:
             if self._flock:
                 fcntl.flock(self._fd, fcntl.LOCK_EX)
             try:
-                self._write(self._framed(line))
+                self._write(self._framed(b"".join(lines)))
+            except BaseException:
+                self._kept = None  # the file holds what the records do not: it must be read
+                raise
             finally:
                 if self._flock:
                     fcntl.flock(self._fd, fcntl.LOCK_UN)
+            self._keep(written)
+
+    def keep_written(self, at_most: int) -> None:
+        """Keep the records written from now on, up to `at_most` of them, so that the process
+        that owns the run can assemble it without reading its journal back (`kept`)."""
+        with self._lock:
+            self._kept, self._keep_max = [], at_most
+
+    @property
+    def kept(self) -> list[Record] | None:
+        """Every record written since `keep_written`, as written; None when not kept (not asked,
+        more than `at_most`, or a write failed)."""
+        return self._kept
+
+    def _keep(self, written: list[Record]) -> None:
+        kept = self._kept
+        if kept is not None:
+            kept.extend(written)
+            if len(kept) > self._keep_max:
+                self._kept = None
 
     def _framed(self, line: bytes) -> bytes:
         """The bytes to append: the header first in an empty file (under the lock: one header,
@@ -329,10 +364,17 @@ def writer_journals(run_dir: Path) -> list[Path]:
     return [folder / name for name in names]
 
 
-def read_run_journal(run_dir: Path, warn: Warn | None = None) -> JournalContents:
+def read_run_journal(
+    run_dir: Path, warn: Warn | None = None, owner: Sequence[Record] | None = None
+) -> JournalContents:
     """All records of a run: its owner's journal, then every other writer's (see `read_journal`;
-    a writer's journal that cannot be read is counted as one damaged line and warned about)."""
-    main = read_journal(run_dir / FILENAME, warn)
+    a writer's journal that cannot be read is counted as one damaged line and warned about).
+    `owner`: the owner journal's records, as its writer kept them (`JournalWriter.kept`), in the
+    owner's process: that journal is then not read back."""
+    if owner is None:
+        main = read_journal(run_dir / FILENAME, warn)
+    else:
+        main = JournalContents(tuple(_dedupe(iter(owner))))
     parts, damaged = [main.records], main.damaged_lines
     for path in writer_journals(run_dir):
         try:

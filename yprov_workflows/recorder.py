@@ -10,6 +10,7 @@ summed up in one line at the end.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import threading
 from collections.abc import Callable, Hashable, Iterator
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from yprov_workflows.assemble import assemble_to_file
+from yprov_workflows.batched import BatchedSteps
 from yprov_workflows.errors import RecordingError
 from yprov_workflows.hashing import FileHasher
 from yprov_workflows.journal import JournalWriter
@@ -29,11 +31,16 @@ from yprov_workflows.software import capture
 from yprov_workflows.values import Value
 
 Warn = Callable[[str], None]
+KEEP_AT_MOST = 5_000  # records kept in memory for the end's assembly (`JournalWriter.kept`)
 _log = logging.getLogger("yprov_workflows")
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _same(step: StepRecord) -> StepRecord:
+    return step
 
 
 class Problems:
@@ -96,6 +103,7 @@ class Recorder:
         self._journal: JournalWriter | None = None
         self._owner: OwnerLock | None = None
         self._journal_of: Callable[[StepRecord], Path] | None = None  # see `join`
+        self._batched: BatchedSteps | None = None  # see `batch_steps`
 
     def warn(self, message: str) -> None:
         """Say something to the user (secrets scrubbed)."""
@@ -132,6 +140,7 @@ class Recorder:
             start = self._with_software(start, run_dir)
             # The recording process owns the journal: no flock (see journal.py).
             journal = JournalWriter(journal_path(run_dir), lock=False)
+            journal.keep_written(KEEP_AT_MOST)  # assembled at the end without reading it back
             try:
                 journal.append(start, self.redactor)
             except BaseException:
@@ -156,14 +165,36 @@ class Recorder:
             return dataclasses.replace(start, software=software)
         return start
 
+    def batch_steps(self) -> None:
+        """From now on, steps are built and journaled by a background thread, in batches (see
+        `yprov_workflows.batched`: for engines that run many short steps in one process)."""
+        if self._journal is not None and self._batched is None:
+            self._batched = BatchedSteps(self._journal, self.redactor, self.report)
+
+    def record_later(self, build: Callable[[], StepRecord | None]) -> None:
+        """Record the step `build()` returns: later, by the batch writer (see `batch_steps`),
+        else now. `build` reports its own problems (see `report`) and then returns None."""
+        if self._batched is not None:
+            self._batched.add(build)
+            return
+        step = build()
+        if step is not None:
+            self.record_step(step)
+
     def record_step(self, step: StepRecord) -> None:
         if self._journal_of is not None:
             return self._record_joined(self._journal_of, step)
+        if self._batched is not None:  # after the steps queued before it
+            self._batched.add(functools.partial(_same, step))
+            return
         if self._journal is None:
             return
-        with self.guard(f"recording step {step.name}"):
+        try:  # not `with self.guard(...)`: a guard and its text for every step cost microseconds
             self._journal.append(step, self.redactor)
-            self.steps += 1
+        except Exception as problem:
+            self.report(problem, f"recording step {step.name}")
+            return
+        self.steps += 1
 
     def _record_joined(self, journal_of: Callable[[StepRecord], Path], step: StepRecord) -> None:
         with self.guard(f"recording step {step.name}"):
@@ -183,17 +214,28 @@ class Recorder:
             return None
         try:
             with self.guard("closing the run"):
+                self._close_batch()
                 end = RunEnd(self.run_dir.name, utcnow(), status, self.errors, attributes or {})
                 try:
                     journal.append(end)
                 finally:
                     journal.close()
-                self.document = assemble_to_file(self.run_dir, warn=self._warn)
+                owner = journal.kept
+                self.document = assemble_to_file(self.run_dir, warn=self._warn, owner=owner)
                 point_latest(self.out_dir, self.run_dir)
         finally:
             self._release_owner()
             self._say_unsaid()
         return self.document
+
+    def _close_batch(self) -> None:
+        """Journal the steps still queued (see `batch_steps`); raises in strict mode."""
+        batched, self._batched = self._batched, None
+        if batched is not None:
+            try:
+                batched.close()
+            finally:
+                self.steps += batched.written
 
     def _release_owner(self) -> None:
         owner, self._owner = self._owner, None

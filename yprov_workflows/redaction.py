@@ -74,6 +74,9 @@ def compile_names(patterns: Iterable[str]) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(p, re.IGNORECASE) for p in patterns if p)
 
 
+_MAX_VERDICTS = 10_000
+
+
 class Redactor:
     """Hides values of secret-looking names and scrubs the hidden values from other text.
 
@@ -88,9 +91,17 @@ class Redactor:
         self._pattern: re.Pattern[str] | None = None
         self._in_json: re.Pattern[bytes] | None = None
         self._lock = threading.Lock()
+        self._verdicts: dict[str, bool] = {}  # names seen (the same few, for every task)
 
     def is_secret_name(self, name: str) -> bool:
-        return self.enabled and looks_secret(name, self._names)
+        if not self.enabled:
+            return False
+        verdict = self._verdicts.get(name)
+        if verdict is None:
+            verdict = looks_secret(name, self._names)
+            if len(self._verdicts) < _MAX_VERDICTS:
+                self._verdicts[name] = verdict
+        return verdict
 
     # -- hiding -------------------------------------------------------------------------------
 

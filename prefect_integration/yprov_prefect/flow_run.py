@@ -73,6 +73,7 @@ def _top_level(context: Any, fn: Callable[..., Any]) -> Iterator[Outcome]:
     params = typed_mapping(dict(context.parameters or {}), recorder.redactor)
     started = utcnow()
     recorder.start(adapter.run_start(context.flow_run, context.flow, fn, started, params))
+    recorder.batch_steps()  # many short tasks: their records are written in batches
     monitor = Monitor(config.sample_tick_s) if config.sample_tick_s > 0 else None
     recording = session.FlowRecording(
         recorder, run_dir, os.getpid(), str(context.flow_run.id), monitor

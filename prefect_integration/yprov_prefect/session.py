@@ -156,23 +156,19 @@ WORKER = WorkerMonitor()
 PROBLEMS = Problems(log.warning, "the flow goes on")
 
 
-def monitor(config: Settings) -> Monitor | None:
-    """The sampler client for a task in this process; None when sampling is off."""
+def monitor(config: Settings, flow: FlowRecording | None) -> Monitor | None:
+    """The sampler client for a task in this process (`flow`: see `here`); None when sampling
+    is off."""
     if config.sample_tick_s <= 0:
         return None
-    current = CURRENT.get()
-    if current is not None and current.pid == os.getpid():
-        return current.monitor
-    return WORKER.get(config.sample_tick_s)
+    return flow.monitor if flow is not None else WORKER.get(config.sample_tick_s)
 
 
 def settings() -> Settings:
     """The settings of the flow run this process records (read once, at its start), else the
     environment's (a worker, or no flow run: read now)."""
-    current = CURRENT.get()
-    if current is not None and current.pid == os.getpid():
-        return current.recorder.settings
-    return Settings.from_env()
+    flow = here()
+    return flow.recorder.settings if flow is not None else Settings.from_env()
 
 
 def run_dir_for(flow_run_id: str, config: Settings) -> Path:
@@ -316,9 +312,13 @@ def report(problem: Exception, what: str, config: Settings) -> None:
     """A recording problem: counted and, the first of its kind, a warning; an error in strict
     mode. In the flow's process it is the flow run's (counted in its document, the rest summed
     up at its end); in another process each kind is said once per flow run (see `PROBLEMS`)."""
-    current = CURRENT.get()
-    if current is not None and current.pid == os.getpid():
-        current.recorder.report(problem, what)
+    report_to(here(), problem, what, config)
+
+
+def report_to(flow: FlowRecording | None, problem: Exception, what: str, config: Settings) -> None:
+    """`report`, for a thread that knows the flow recording (`here`) or knows there is none."""
+    if flow is not None:
+        flow.recorder.report(problem, what)
     else:
         PROBLEMS.report(problem, what, config.strict, scope=_flow_run_id())
 
@@ -346,5 +346,11 @@ def hasher() -> FileHasher:
 
 
 def in_flow_process() -> bool:
+    return here() is not None
+
+
+def here() -> FlowRecording | None:
+    """The recording of the flow run this process runs (None in a worker process, or with no
+    recorded flow run): one context-variable read and one `getpid`, done once per task attempt."""
     current = CURRENT.get()
-    return current is not None and current.pid == os.getpid()
+    return current if current is not None and current.pid == os.getpid() else None

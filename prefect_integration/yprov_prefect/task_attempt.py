@@ -13,16 +13,21 @@ record when it ends.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import Token
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+
+from prefect.context import TaskRunContext
 
 from yprov_prefect import adapter, run_status, session
 from yprov_prefect.task_usage import TaskMeasure
 from yprov_workflows.environment import HOST
+from yprov_workflows.hashing import FileHasher
 from yprov_workflows.records import Code, FileRecord, RunStart, StepRecord, Usage, ValueRecord
 from yprov_workflows.redaction import Redactor
 from yprov_workflows.settings import Settings
@@ -61,73 +66,267 @@ class Outcome:
             raise
 
 
-@contextmanager
-def recorded(fn: Callable[..., Any], code: Callable[[], Code]) -> Iterator[Outcome]:
+def recorded(fn: Callable[..., Any], code: Callable[[], Code]) -> AbstractContextManager[Outcome]:
     """Run the body inside; if a Prefect task run is active, journal the attempt afterwards."""
-    context = _task_context()
-    config = session.settings()
-    if context is None or config.disabled:
-        yield Outcome()
-        return
-    started = utcnow()
-    redactor = _redactor(config)
-    try:
-        args = adapter.sort_arguments(
-            context.parameters, context.task_run.task_inputs, session.hasher(), redactor
+    return _Recorded(code)
+
+
+class _Recorded:
+    """The context manager `recorded` returns: a class, not a generator, because it runs around
+    every task call (each generator-based manager costs microseconds)."""
+
+    __slots__ = ("_attempt", "_code")
+
+    def __init__(self, code: Callable[[], Code]) -> None:
+        self._code = code
+        self._attempt: _Attempt | None = None
+
+    def __enter__(self) -> Outcome:
+        context = TaskRunContext.get()
+        flow = session.here()
+        config = flow.recorder.settings if flow is not None else Settings.from_env()
+        if context is None or config.disabled:
+            return Outcome()
+        self._attempt = _Attempt.begin(context, flow, config, self._code)
+        return self._attempt.outcome
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: object
+    ) -> None:
+        attempt, self._attempt = self._attempt, None
+        if attempt is not None:
+            attempt.end(error)
+
+
+@dataclass
+class _Attempt:
+    """One attempt while its body runs: what `end` needs to measure and journal it.
+
+    In the flow's process, an attempt whose arguments and result are plain values (numbers,
+    text, bytes, None: nothing the body or a later task can change, no file to hash) is
+    described and journaled by the flow's batch writer (`Recorder.record_later`, see
+    `yprov_workflows.batched`); the task's thread only reads the counters and clocks. Anything
+    else (files, mutable values, a failure, logged metrics) is described in the task's thread,
+    as it is when it ends."""
+
+    context: Any  # Prefect's TaskRunContext
+    code: Callable[[], Code]
+    flow: session.FlowRecording | None  # None: a worker process (see `session.here`)
+    config: Settings
+    redactor: Redactor
+    started: datetime
+    args: adapter.Arguments | None  # None: plain, described later from `parameters`
+    parameters: dict[str, Any]
+    run_dir: Path
+    measure: TaskMeasure
+    channel: StepChannel
+    outcome: Outcome
+    token: Token[StepChannel | None] | None = None
+    exported: AbstractContextManager[None] | None = None
+
+    @classmethod
+    def begin(
+        cls,
+        context: Any,
+        flow: session.FlowRecording | None,
+        config: Settings,
+        code: Callable[[], Code],
+    ) -> _Attempt:
+        started = utcnow()
+        redactor = flow.recorder.redactor if flow is not None else config.redactor()
+        parameters = dict(context.parameters)
+        later = flow is not None and all(type(v) in _PLAIN for v in parameters.values())
+        args = None if later else _arguments(context, parameters, redactor, config, flow)
+        run_dir = flow.run_dir if flow is not None else _worker_run_dir(context.task_run, config)
+        here = (
+            run_dir
+            if flow is not None or session.reachable(run_dir)
+            else session.kept_dir(run_dir.name)
         )
-    except Exception as problem:
-        session.report(problem, f"describing the arguments of {context.task.name}", config)
-        args = adapter.Arguments()
-    run_dir, in_flow = _run_dir(context.task_run, config)
-    here = run_dir if in_flow or session.reachable(run_dir) else session.kept_dir(run_dir.name)
-    measure = TaskMeasure.start(*_watching(context.task_run, here, config), config)
-    channel = StepChannel.lazy(here, _channel_key(context.task_run), measure.t0)
-    worker = not session.in_flow_process()
-    outcome = Outcome()
-    try:
-        with outcome.watching(), _tracking(channel, worker, measure.ticket.alone, config):
-            yield outcome
-    finally:
-        usage = measure.stop(session.hasher())
+        measure = TaskMeasure.start(*_watching(context.task_run, here, config), config, flow)
+        channel = StepChannel.lazy(here, _channel_key(context.task_run), measure.t0)
+        attempt = cls(
+            context,
+            code,
+            flow,
+            config,
+            redactor,
+            started,
+            args,
+            parameters,
+            run_dir,
+            measure,
+            channel,
+            Outcome(),
+        )
+        attempt._enter_tracking()
+        return attempt
+
+    def _enter_tracking(self) -> None:
+        """The body inside the attempt's channel; in a worker process, also in its environment
+        when the attempt has the process to itself (see `_exported`). A failure here ends the
+        attempt as the body's failure would."""
         try:
-            tracked = _collected(channel, redactor, config)
-            step = _step(context, code(), args, outcome, started, usage, redactor)
-            _journal(step if tracked is None else tracked.apply(step), run_dir, redactor)
+            self.token = self.channel.enter(self.measure.meter.process_cpu_s())
+            if self.flow is None:
+                exported = _exported(self.channel, self.measure.ticket.alone, self.config)
+                exported.__enter__()
+                self.exported = exported
+        except BaseException as problem:
+            self.end(problem)
+            raise
+
+    def end(self, error: BaseException | None) -> None:
+        """After the body (`error`: what it raised): leave the channel, measure, journal."""
+        if error is not None and not isinstance(error, GeneratorExit):  # closed early: no error
+            self.outcome.error = error
+        try:
+            self._leave_tracking()
+        finally:
+            self._journal()
+
+    def _leave_tracking(self) -> None:
+        exported, self.exported = self.exported, None
+        token, self.token = self.token, None
+        try:
+            if exported is not None:
+                exported.__exit__(None, None, None)
+        finally:
+            if token is not None:
+                self.channel.leave(token)
+
+    def _journal(self) -> None:
+        hasher = session.hasher()
+        usage = self.measure.stop_later(hasher)
+        try:
+            tracked = _collected(self.channel, self.redactor, self.config)
+            if self.flow is not None and tracked is None and self._plain_outcome():
+                self.context = _Context.of(self.context)  # Prefect's own may be freed now
+                later = _Later(self, usage, hasher, utcnow(), _thread_attributes())
+                self.flow.recorder.record_later(later.build)
+                return
+            step = _step(self, usage(), hasher, utcnow(), _thread_attributes())
+            _journal(step if tracked is None else tracked.apply(step), self)
         except Exception as problem:
-            session.report(problem, f"recording task {context.task.name}", config)
+            session.report(problem, f"recording task {self.context.task.name}", self.config)
+
+    def arguments(self, hasher: FileHasher) -> adapter.Arguments:
+        """The call's arguments sorted (see `adapter.sort_arguments`), now if not yet."""
+        if self.args is None:
+            self.args = _arguments(
+                self.context, self.parameters, self.redactor, self.config, self.flow, hasher
+            )
+        return self.args
+
+    def _plain_outcome(self) -> bool:
+        outcome = self.outcome
+        return outcome.error is None and (not outcome.has_result or type(outcome.result) in _PLAIN)
 
 
-def _run_dir(run: Any, config: Settings) -> tuple[Path, bool]:
-    """The folder of the task's run, and whether this is its flow's process (where the folder
-    is known, and made); elsewhere the flow run's context carries it (`session.task_run_dir`)."""
-    current = session.CURRENT.get()
-    if current is not None and session.in_flow_process():
-        return current.run_dir, True
-    return session.task_run_dir(str(run.flow_run_id), config), False
+_PLAIN = frozenset({int, float, bool, str, bytes, type(None)})  # see `_Attempt`
+
+
+class _Input(NamedTuple):
+    """An upstream input of a task run (Prefect's `TaskRunResult`, as far as a record needs)."""
+
+    input_type: str | None
+    id: str
+
+
+class _TaskRun(NamedTuple):
+    """What a record needs of Prefect's `TaskRun`."""
+
+    id: str
+    flow_run_id: str
+    name: str
+    task_key: str
+    run_count: int
+    task_inputs: dict[str, list[_Input]]
+
+
+class _Context(NamedTuple):
+    """What a record needs of Prefect's `TaskRunContext`: kept while a record waits in the
+    batch writer's queue instead of Prefect's context and everything it holds (which would live
+    long enough to reach the collector's oldest generation, whose full passes cost 0.1 s+ in a
+    process that imported Prefect)."""
+
+    task: Any  # the task itself: it lives as long as its definition
+    task_run: _TaskRun
+    parameters: dict[str, Any]
+
+    @classmethod
+    def of(cls, context: Any) -> _Context:
+        run = context.task_run
+        inputs = {
+            name: [_Input(getattr(i, "input_type", None), str(getattr(i, "id", ""))) for i in items]
+            for name, items in run.task_inputs.items()
+        }
+        light = _TaskRun(
+            str(run.id),
+            str(run.flow_run_id),
+            str(run.name),
+            str(run.task_key),
+            int(run.run_count or 1),
+            inputs,
+        )
+        return cls(context.task, light, context.parameters)
+
+
+@dataclass
+class _Later:
+    """What builds an attempt's record in the batch writer, read in the task's thread."""
+
+    attempt: _Attempt
+    usage: Callable[[], Usage]
+    hasher: FileHasher
+    ended: datetime
+    attributes: dict[str, Value]  # those only the task's thread knows (`_thread_attributes`)
+
+    def build(self) -> StepRecord | None:
+        attempt = self.attempt
+        try:
+            return _step(attempt, self.usage(), self.hasher, self.ended, self.attributes)
+        except Exception as problem:
+            what = f"recording task {attempt.context.task.name}"
+            session.report_to(attempt.flow, problem, what, attempt.config)
+            return None
+
+
+def _arguments(
+    context: Any,
+    parameters: dict[str, Any],
+    redactor: Redactor,
+    config: Settings,
+    flow: session.FlowRecording | None,
+    hasher: FileHasher | None = None,
+) -> adapter.Arguments:
+    """The call's arguments sorted (`adapter.sort_arguments`); a problem is reported."""
+    try:
+        hasher = session.hasher() if hasher is None else hasher
+        return adapter.sort_arguments(parameters, context.task_run.task_inputs, hasher, redactor)
+    except Exception as problem:
+        what = f"describing the arguments of {context.task.name}"
+        session.report_to(flow, problem, what, config)
+        return adapter.Arguments()
+
+
+def _worker_run_dir(run: Any, config: Settings) -> Path:
+    """The folder of the task's run in a process other than its flow's: the flow run's context
+    carries it (`session.task_run_dir`)."""
+    return session.task_run_dir(str(run.flow_run_id), config)
 
 
 def _watching(run: Any, run_dir: Path, config: Settings) -> tuple[str, SeriesPlan]:
     """The sampler's id for this attempt, and where its time series would go."""
     attempt = f"{run.id}/{run.run_count or 1}"
     name = safe(f"{run.name}-{run.run_count or 1}")
-    return attempt, SeriesPlan(run_dir / "series" / f"{name}.csv", config.series_after_s)
+    path = f"{run_dir}{os.sep}series{os.sep}{name}.csv"  # a text: made a Path only if used
+    return attempt, SeriesPlan(path, config.series_after_s)
 
 
 def _channel_key(run: Any) -> str:
     """The name of the attempt's tracking folder: its task run's name (`train-4f2`) and attempt."""
     return f"{run.name}-{run.run_count or 1}"
-
-
-@contextmanager
-def _tracking(channel: StepChannel, worker: bool, alone: bool, config: Settings) -> Iterator[None]:
-    """The body inside the attempt's channel; in a worker process, also in its environment when
-    the attempt has the process to itself (see `_exported`)."""
-    with channel.active():
-        if not worker:
-            yield
-            return
-        with _exported(channel, alone, config):
-            yield
 
 
 @contextmanager
@@ -181,28 +380,14 @@ def _collected(channel: StepChannel, redactor: Redactor, config: Settings) -> Tr
     return channel.collect(session.hasher(), redactor, report=report)
 
 
-def _redactor(config: Settings) -> Redactor:
-    """The flow's redactor in its process (it knows the flow's secrets); a new one elsewhere."""
-    current = session.CURRENT.get()
-    if current is not None and session.in_flow_process():
-        return current.recorder.redactor
-    return config.redactor()
-
-
-def _task_context() -> Any:
-    from prefect.context import TaskRunContext
-
-    return TaskRunContext.get()
-
-
-def _journal(step: StepRecord, run_dir: Path, redactor: Redactor) -> None:
-    current = session.CURRENT.get()
-    if current is not None and session.in_flow_process():
-        current.recorder.record_step(step)  # the flow's open journal: no open/close per task
+def _journal(step: StepRecord, attempt: _Attempt) -> None:
+    if attempt.flow is not None:
+        attempt.flow.recorder.record_step(step)  # the flow's open journal: no open/close per task
         return
+    run_dir = attempt.run_dir
     if session.carried_run_dir() is None and not (run_dir / "journal.jsonl").exists():
         session.append(run_dir, _orphan_start(step))
-    session.append_step(run_dir, redactor.scrub_record(step))  # no secret reaches the disk
+    session.append_step(run_dir, attempt.redactor.scrub_record(step))  # no secret reaches disk
 
 
 def _orphan_start(step: StepRecord) -> RunStart:
@@ -218,32 +403,31 @@ def _orphan_start(step: StepRecord) -> RunStart:
 
 
 def _step(
-    context: Any,
-    code: Code,
-    args: adapter.Arguments,
-    outcome: Outcome,
-    started: datetime,
+    attempt: _Attempt,
     usage: Usage,
-    redactor: Redactor,
+    hasher: FileHasher,
+    ended: datetime,
+    thread_attributes: dict[str, Value],
 ) -> StepRecord:
+    context, outcome, args = attempt.context, attempt.outcome, attempt.arguments(hasher)
     run = context.task_run
-    hasher = session.hasher()
     outputs: tuple[FileRecord, ...] = ()
     result: ValueRecord | None = None
     inputs = tuple(args.files)
     if outcome.has_result and outcome.error is None:
-        previews = session.settings().result_previews
-        outputs, result = adapter.result_record(outcome.result, hasher, redactor, previews)
-        rewritten = {f.path for f in outputs} - {f.path for f in inputs if f in outputs}
-        inputs = tuple(f for f in inputs if f.path not in rewritten)  # an output's old version
-    ended = utcnow()
-    end = _ending(context, outcome, (ended - started).total_seconds())
+        previews = attempt.config.result_previews
+        outputs, result = adapter.result_record(outcome.result, hasher, attempt.redactor, previews)
+        if outputs or inputs:
+            rewritten = {f.path for f in outputs} - {f.path for f in inputs if f in outputs}
+            inputs = tuple(f for f in inputs if f.path not in rewritten)  # an output's old version
+    end = _ending(context, outcome, (ended - attempt.started).total_seconds())
+    flow_run_id, task_run_id = str(run.flow_run_id), str(run.id)
     return StepRecord(
-        run_id=str(run.flow_run_id),
+        run_id=flow_run_id,
         name=str(context.task.name),
-        key=str(run.id),
+        key=task_run_id,
         attempt=int(run.run_count or 1),
-        started=started,
+        started=attempt.started,
         ended=ended,
         status=end.status,
         inputs=inputs,
@@ -253,13 +437,13 @@ def _step(
         upstream=tuple(args.upstream),
         informed_by=tuple(args.informed_by),
         result=result,
-        parent=str(run.flow_run_id),
-        attributes=_attributes(context, outcome),
-        code=code,
+        parent=flow_run_id,
+        attributes=_attributes(run, flow_run_id, task_run_id, outcome, thread_attributes),
+        code=attempt.code(),
         usage=usage,
         error=end.error,
         host=HOST,
-        pid=__import__("os").getpid(),
+        pid=os.getpid(),
     )
 
 
@@ -269,13 +453,29 @@ def _ending(context: Any, outcome: Outcome, elapsed_s: float) -> run_status.Endi
     return run_status.ending(outcome, limit)
 
 
-def _attributes(context: Any, outcome: Outcome) -> dict[str, Value]:
-    run = context.task_run
+def _attributes(
+    run: Any,
+    flow_run_id: str,
+    task_run_id: str,
+    outcome: Outcome,
+    thread_attributes: dict[str, Value],
+) -> dict[str, Value]:
     attrs: dict[str, Value] = {
         "task_key": str(run.task_key),
         "task_run_name": str(run.name),
-        "task_run_id": str(run.id),
-        "flow_run_id": str(run.flow_run_id),
-        "thread": __import__("threading").get_native_id(),
+        "task_run_id": task_run_id,
+        "flow_run_id": flow_run_id,
     }
-    return attrs | adapter.worker_identity() | outcome.extra
+    attrs |= thread_attributes
+    if outcome.extra:
+        attrs |= outcome.extra
+    return attrs
+
+
+def _thread_attributes() -> dict[str, Value]:
+    """What only the task's own thread can tell: its id, and the Dask or Ray worker it is in."""
+    attrs: dict[str, Value] = {"thread": threading.get_native_id()}
+    identity = adapter.worker_identity()
+    if identity:
+        attrs |= identity
+    return attrs

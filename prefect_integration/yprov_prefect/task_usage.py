@@ -17,17 +17,20 @@ The sampler adds gauges (the process tree), GPU and energy figures (see `yprov_w
 
 from __future__ import annotations
 
+import functools
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from yprov_prefect import session
 from yprov_workflows.hashing import FileHasher
-from yprov_workflows.records import Usage
+from yprov_workflows.records import FileRecord, Usage
 from yprov_workflows.settings import Settings
 from yprov_workflows.usage.combine import with_sampled
+from yprov_workflows.usage.monitor import Sampled
 from yprov_workflows.usage.process import IO_FIELDS
-from yprov_workflows.usage.thread import ThreadMeter, peak_rss_bytes, reset_peak_rss
+from yprov_workflows.usage.thread import Sample, ThreadMeter, peak_rss_bytes, reset_peak_rss
 from yprov_workflows.usage.watch import Guard, SeriesPlan, Watch
 from yprov_workflows.values import Value
 
@@ -46,11 +49,18 @@ class TaskMeasure:
     t0: float
 
     @classmethod
-    def start(cls, watch_id: str, series: SeriesPlan | None, config: Settings) -> TaskMeasure:
+    def start(
+        cls,
+        watch_id: str,
+        series: SeriesPlan | None,
+        config: Settings,
+        flow: session.FlowRecording | None,
+    ) -> TaskMeasure:
+        """`flow`: the flow run recorded in this process, None in a worker (`session.here`)."""
         ticket = session.ACTIVE.enter()
         try:
-            own = ticket.alone and not session.in_flow_process() and reset_peak_rss()
-            watch = Watch(session.monitor(config), watch_id, _guard(config), series)
+            own = ticket.alone and flow is None and reset_peak_rss()
+            watch = Watch(session.monitor(config, flow), watch_id, _guard(config), series)
             watch.start([os.getpid()])
         except BaseException:
             session.ACTIVE.leave(ticket)  # else every later task here would count it as running
@@ -58,11 +68,31 @@ class TaskMeasure:
         return cls(ticket, own, ThreadMeter(), watch, time.monotonic())
 
     def stop(self, hasher: FileHasher) -> Usage:
-        figures = self.meter.stop()
+        return self.stop_later(hasher)()
+
+    def stop_later(self, hasher: FileHasher) -> Callable[[], Usage]:
+        """Read the counters now; the returned function works out the figures (later, in the
+        journal's batch writer: see `yprov_workflows.batched`). A step with a child process
+        or its process to itself is worked out now: that reads the process's peak RSS."""
+        end = self.meter.end()
         overlaps = session.ACTIVE.leave(self.ticket)
-        usage = _usage(figures, overlaps, self.own_process and overlaps.process == 0)
         sampled, series = self.watch.stop(time.monotonic() - self.t0, hasher)
-        return with_sampled(usage, sampled, series)
+        own = self.own_process and overlaps.process == 0
+        usage = functools.partial(self._usage, end, overlaps, own, sampled, series)
+        if own or self.meter.had_children(end):
+            figured = usage()
+            return lambda: figured
+        return usage
+
+    def _usage(
+        self,
+        end: Sample,
+        overlaps: session.Overlaps,
+        own: bool,
+        sampled: Sampled,
+        series: FileRecord | None,
+    ) -> Usage:
+        return with_sampled(_usage(self.meter.figures(end), overlaps, own), sampled, series)
 
 
 def _guard(config: Settings) -> Guard:

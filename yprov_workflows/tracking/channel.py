@@ -138,14 +138,24 @@ class StepChannel:
     def active(self) -> Iterator[StepChannel]:
         """Make in-process logging calls in this context (this thread, this asyncio task and the
         tasks it creates) go to this channel; flush them when the block ends."""
-        token = CURRENT.set(self)
-        self.entered = (os.getpid(), process_cpu_s())
+        token = self.enter()
         try:
             yield self
         finally:
-            _reset(token)
-            if self._folder is not None:
-                PROCESS.flush(self._folder)
+            self.leave(token)
+
+    def enter(self, cpu_s: float | None = None) -> Token[StepChannel | None]:
+        """`active()` without a block, for a caller that is itself a context manager: the
+        token goes back to `leave`. `cpu_s`: the process's CPU seconds now (`process_cpu_s`),
+        when the caller has just read them."""
+        token = CURRENT.set(self)
+        self.entered = (os.getpid(), process_cpu_s() if cpu_s is None else cpu_s)
+        return token
+
+    def leave(self, token: Token[StepChannel | None]) -> None:
+        _reset(token)
+        if self._folder is not None:
+            PROCESS.flush(self._folder)
 
     def sink(self) -> Sink:
         """This process's sink of the channel (the hot path of every logging call)."""
@@ -187,12 +197,20 @@ class _Pending:
     ) -> None:
         self.run_dir = run_dir
         self.step_key = step_key
-        self.planned = planned_step_folder(run_dir, step_key)
         self.started = started_monotonic
         self.started_unix = started_unix
         self._lock = threading.Lock()
+        self._planned: Path | None = None  # named when first needed: most steps never are
         self._info: str | None = None
         self._folder: Path | None = None
+
+    @property
+    def planned(self) -> Path:
+        """The folder it will have (see `planned_step_folder`): one name, whoever asks first."""
+        with self._lock:
+            if self._planned is None:
+                self._planned = planned_step_folder(self.run_dir, self.step_key)
+            return self._planned
 
     def info(self) -> str:
         """The folder's `channel.json` text: the start, the metrics format, the RAPL counters
@@ -204,11 +222,11 @@ class _Pending:
 
     def make(self) -> Path:
         """The planned folder, made with its `channel.json`. Raises OSError."""
-        info = self.info()
+        info, planned = self.info(), self.planned
         with self._lock:
             if self._folder is None:
-                ensure_step_folder(self.planned, info)
-                self._folder = self.planned
+                ensure_step_folder(planned, info)
+                self._folder = planned
             return self._folder
 
 

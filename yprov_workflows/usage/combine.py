@@ -3,8 +3,6 @@ measured, and attribute the CPU package energy by the step's share of the host's
 
 from __future__ import annotations
 
-import dataclasses
-
 from yprov_workflows.records import FileRecord, Usage
 from yprov_workflows.usage.monitor import Sampled
 from yprov_workflows.usage.rapl import attributed_energy_j
@@ -16,8 +14,14 @@ def with_sampled(usage: Usage, sampled: Sampled, series: FileRecord | None = Non
     sources = {**usage.sources, **sampled.sources}
     missing = {**usage.missing, **sampled.missing}
     figures.update(_cpu_energy_share(figures, missing))
-    return dataclasses.replace(
-        usage, figures=figures, sources=sources, missing=missing, series=series
+    # Built directly: `dataclasses.replace` looks up the fields on every call (once per step).
+    return Usage(
+        figures=figures,
+        source=usage.source,
+        note=usage.note,
+        sources=sources,
+        missing=missing,
+        series=series,
     )
 
 

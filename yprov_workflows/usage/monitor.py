@@ -66,11 +66,20 @@ class Monitor:
         self._buffer = b""
 
     def watch(
-        self, step_id: str, roots: list[int], series: Path | None = None, series_after_s: float = 0
+        self,
+        step_id: str,
+        roots: list[int],
+        series: str | Path | None = None,
+        series_after_s: float = 0,
     ) -> None:
-        path = str(series) if series is not None else None
-        message: dict[str, Any] = {"op": "watch", "id": step_id, "roots": list(roots)}
-        message |= {"series": path, "series_after_s": series_after_s, "t0": time.monotonic()}
+        message: dict[str, Any] = {
+            "op": "watch",
+            "id": step_id,
+            "roots": list(roots),
+            "series": str(series) if series is not None else None,
+            "series_after_s": series_after_s,
+            "t0": time.monotonic(),
+        }
         with self._lock:
             if self.reason is not None or self._closed:
                 return

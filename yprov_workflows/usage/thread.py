@@ -12,8 +12,7 @@ import os
 import re
 import resource
 import threading
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from yprov_workflows.usage.process import IO_FIELDS
 
@@ -55,28 +54,35 @@ def _pread_holding_gil() -> Any:
 _PREAD = _pread_holding_gil()
 _local = threading.local()
 _IO_LINE = re.compile(rb"^(%s): (\d+)$" % b"|".join(k.encode() for k in IO_FIELDS), re.MULTILINE)
+_IO_NAMES = {theirs.encode(): ours for theirs, ours in IO_FIELDS.items()}
 
 
-def _thread_io() -> dict[str, int]:
+def _thread_io() -> bytes:
+    """This thread's `/proc/thread-self/io` as read (parsed only at the end, `_io_counts`);
+    empty where it cannot be read."""
     try:
         io_file = getattr(_local, "io_file", None)
         if io_file is None or io_file.pid != os.getpid():
             io_file = _local.io_file = _IoFile()
-        return {k.decode(): int(v) for k, v in _IO_LINE.findall(io_file.read())}
-    except (OSError, ValueError):
-        return {}
+        return io_file.read()
+    except OSError:
+        return b""
 
 
-@dataclass(frozen=True)
-class _Sample:
+def _io_counts(text: bytes) -> dict[str, int]:
+    """Our names of the IO counters in a `/proc/.../io` text, with their values."""
+    return {_IO_NAMES[k]: int(v) for k, v in _IO_LINE.findall(text)}
+
+
+class Sample(NamedTuple):
     thread: resource.struct_rusage
     process: resource.struct_rusage
     children: resource.struct_rusage
-    io: dict[str, int]
+    io: bytes
 
 
-def _sample() -> _Sample:
-    return _Sample(
+def _sample() -> Sample:
+    return Sample(
         resource.getrusage(resource.RUSAGE_THREAD),
         resource.getrusage(resource.RUSAGE_SELF),
         resource.getrusage(resource.RUSAGE_CHILDREN),
@@ -95,27 +101,45 @@ class ThreadMeter:
     def __init__(self) -> None:
         self._start = _sample()
 
+    def process_cpu_s(self) -> float:
+        """CPU seconds of the process and its reaped children at the start (as
+        `yprov_workflows.tracking.system.process_cpu_s` reads them)."""
+        own, children = self._start.process, self._start.children
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
     def stop(self) -> dict[str, int | float]:
-        end = _sample()
-        user, system = _cpu(self._start.thread, end.thread)
-        figures: dict[str, int | float] = _cpu_figures("", user, system)
-        for theirs, ours in IO_FIELDS.items():
-            if theirs in end.io:
-                figures[ours] = end.io[theirs] - self._start.io.get(theirs, 0)
-        figures.update(_cpu_figures("children_", *_cpu(self._start.children, end.children)))
-        figures["process_cpu_total_s"] = round(sum(_cpu(self._start.process, end.process)), 6)
+        return self.figures(self.end())
+
+    def end(self) -> Sample:
+        """The counters at the end (read now); `figures` works them out, now or later."""
+        return _sample()
+
+    def figures(self, end: Sample) -> dict[str, int | float]:
+        start = self._start
+        figures: dict[str, int | float] = _cpu_figures(_OWN, *_cpu(start.thread, end.thread))
+        if end.io:
+            before, after = _io_counts(start.io), _io_counts(end.io)
+            for name in IO_FIELDS.values():
+                if name in after:
+                    figures[name] = after[name] - before.get(name, 0)
+        figures.update(_cpu_figures(_CHILDREN, *_cpu(start.children, end.children)))
+        figures["process_cpu_total_s"] = round(sum(_cpu(start.process, end.process)), 6)
         figures["process_max_rss_bytes"] = end.process.ru_maxrss * 1024
-        if end.children.ru_maxrss > self._start.children.ru_maxrss:  # a child of this step
+        if self.had_children(end):
             figures["children_max_rss_bytes"] = end.children.ru_maxrss * 1024
         return figures
 
+    def had_children(self, end: Sample) -> bool:
+        """Whether the largest child reaped grew during the step (a child of the step)."""
+        return end.children.ru_maxrss > self._start.children.ru_maxrss
 
-def _cpu_figures(prefix: str, user: float, system: float) -> dict[str, int | float]:
-    return {
-        f"{prefix}cpu_user_s": round(user, 6),
-        f"{prefix}cpu_system_s": round(system, 6),
-        f"{prefix}cpu_total_s": round(user + system, 6),
-    }
+
+_OWN = ("cpu_user_s", "cpu_system_s", "cpu_total_s")
+_CHILDREN = ("children_cpu_user_s", "children_cpu_system_s", "children_cpu_total_s")
+
+
+def _cpu_figures(names: tuple[str, str, str], user: float, system: float) -> dict[str, int | float]:
+    return {names[0]: round(user, 6), names[1]: round(system, 6), names[2]: round(user + system, 6)}
 
 
 def reset_peak_rss() -> bool:

@@ -20,7 +20,7 @@ Guard = Callable[[str], AbstractContextManager[None]]
 class SeriesPlan:
     """Where a long step's time series goes, and from what duration on it is kept."""
 
-    path: Path
+    path: str | Path
     after_s: float
 
 
@@ -43,9 +43,12 @@ class Watch:
     def start(self, roots: list[int]) -> None:
         if self.monitor is None:
             return
-        with self.guard("starting to sample a step"):
-            path, after_s = (self.series.path, self.series.after_s) if self.series else (None, 0)
+        path, after_s = (self.series.path, self.series.after_s) if self.series else (None, 0)
+        try:
             self.monitor.watch(self.watch_id, roots, path, after_s)
+        except Exception:  # the guard is made only then: a step that ends soon costs none
+            with self.guard("starting to sample a step"):
+                raise
 
     def add_root(self, pid: int) -> None:
         if self.monitor is None:
@@ -56,11 +59,13 @@ class Watch:
     def stop(self, duration_s: float, hasher: FileHasher) -> tuple[Sampled, FileRecord | None]:
         if self.monitor is None:
             return unsampled("sampling is off (YPROV_SAMPLE_TICK=0)"), None
-        sampled, series = unsampled("sampling failed"), None
-        with self.guard("collecting the samples of a step"):
+        try:
             sampled = self.monitor.stop(self.watch_id, duration_s)
-            if sampled.series is not None:
-                series = hasher.record(_relative(sampled.series))
+            series = None if sampled.series is None else hasher.record(_relative(sampled.series))
+        except Exception:
+            with self.guard("collecting the samples of a step"):
+                raise
+            return unsampled("sampling failed"), None
         return sampled, series
 
 
