@@ -64,12 +64,12 @@ class BatchedSteps:
         with self._lock:
             self._wake.notify()
         self._thread.join()
-        self.flush()
+        self._flush()
         raised, self._raised = self._raised, None
         if raised is not None:
             raise raised
 
-    def flush(self) -> None:
+    def _flush(self) -> None:
         """Build and append every queued record now (in the calling thread)."""
         with self._writing:
             with self._lock:
@@ -87,7 +87,7 @@ class BatchedSteps:
                 if self._closed.is_set():
                     return  # `close` writes the rest
             self._closed.wait(INTERVAL_S)  # steps that end meanwhile join this batch
-            self.flush()
+            self._flush()
 
     def _write(self, builds: list[Build]) -> None:
         steps: list[StepRecord] = []

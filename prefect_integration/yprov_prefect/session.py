@@ -345,10 +345,6 @@ def hasher() -> FileHasher:
     return current.recorder.hasher if current is not None else FileHasher()
 
 
-def in_flow_process() -> bool:
-    return here() is not None
-
-
 def here() -> FlowRecording | None:
     """The recording of the flow run this process runs (None in a worker process, or with no
     recorded flow run): one context-variable read and one `getpid`, done once per task attempt."""

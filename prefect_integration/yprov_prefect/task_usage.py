@@ -67,9 +67,6 @@ class TaskMeasure:
             raise
         return cls(ticket, own, ThreadMeter(), watch, time.monotonic())
 
-    def stop(self, hasher: FileHasher) -> Usage:
-        return self.stop_later(hasher)()
-
     def stop_later(self, hasher: FileHasher) -> Callable[[], Usage]:
         """Read the counters now; the returned function works out the figures (later, in the
         journal's batch writer: see `yprov_workflows.batched`). A step with a child process

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fanout_tasks import flaky, square, total
 
-from yprov_prefect import prov_flow, prov_task
+from yprov_prefect import prov_flow
 from yprov_workflows.testing import Element, RunDocument
 
 pytest.importorskip("prefect_dask")
@@ -154,26 +155,6 @@ def _connect(info: Path, base: Path, hidden: Path, far_tmp: Path, count: int) ->
 
 
 # The flow: fan-out, a task that fails once and is retried, fan-in over all of them.
-
-
-@prov_task
-def square(n: int) -> int:
-    sum(i * i for i in range(200_000))  # some CPU to measure
-    return n * n
-
-
-@prov_task(retries=1, retry_delay_seconds=0)
-def flaky(n: int) -> int:
-    from prefect.runtime import task_run
-
-    if task_run.run_count == 1:
-        raise RuntimeError("first attempt fails")
-    return n + 1
-
-
-@prov_task
-def total(values: list[int]) -> int:
-    return sum(values)
 
 
 def fan(runner: Any, far: bool = False) -> Any:

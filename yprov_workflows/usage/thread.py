@@ -95,7 +95,7 @@ def _cpu(before: resource.struct_rusage, after: resource.struct_rusage) -> tuple
 
 
 class ThreadMeter:
-    """Measures the calling thread between `__init__` and `stop()`, and, for the caller to use
+    """Measures the calling thread between `__init__` and `end()`, and, for the caller to use
     when the step had the process to itself, the whole process and the children it reaped."""
 
     def __init__(self) -> None:
@@ -106,9 +106,6 @@ class ThreadMeter:
         `yprov_workflows.tracking.system.process_cpu_s` reads them)."""
         own, children = self._start.process, self._start.children
         return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-    def stop(self) -> dict[str, int | float]:
-        return self.figures(self.end())
 
     def end(self) -> Sample:
         """The counters at the end (read now); `figures` works them out, now or later."""
