@@ -99,7 +99,7 @@ class BatchedSteps:
             self._journal.append_all(steps, self._redactor)
             self.written += len(steps)
         except BaseException as problem:
-            self._keep(problem, f"recording {len(steps)} step(s)")
+            self._keep(problem, "recording a batch of steps")  # one kind, whatever its size
 
     def _guarded(self, build: Build) -> StepRecord | None:
         try:

@@ -21,9 +21,10 @@ from yprov_workflows.settings import Settings
 from yprov_workflows.testing import RunDocument
 
 
-def _recorder(tmp_path: Path, strict: bool = False) -> Recorder:
+def _recorder(tmp_path: Path, strict: bool = False, said: list[str] | None = None) -> Recorder:
     settings = dataclasses.replace(Settings.from_env(), strict=strict)
-    recorder = Recorder(settings, tmp_path / ".yprov", warn=lambda message: None)
+    warn = (lambda message: None) if said is None else said.append
+    recorder = Recorder(settings, tmp_path / ".yprov", warn=warn)
     recorder.start(run_start())
     recorder.batch_steps()
     return recorder
@@ -111,3 +112,19 @@ def test_records_are_not_kept_beyond_the_limit_or_after_a_failed_write(tmp_path:
     with pytest.raises(OSError):
         failing.append(step(1))
     assert failing.kept is None
+
+
+def test_batches_that_cannot_be_written_are_warned_about_once(tmp_path: Path) -> None:
+    said: list[str] = []
+    recorder = _recorder(tmp_path, said=said)
+    assert recorder._journal is not None
+    recorder._journal.close()  # every later write fails, as on a full disk
+    recorder.record_later(lambda: step(1))
+    deadline = time.monotonic() + 10 * batched.INTERVAL_S + 5
+    while recorder.errors == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    for number in range(2, 5):  # a second batch, of another size
+        recorder.record_later(lambda n=number: step(n))  # type: ignore[misc]
+    recorder.finish("completed")
+    assert recorder.errors >= 2
+    assert sum("recording a batch of steps failed" in message for message in said) == 1
