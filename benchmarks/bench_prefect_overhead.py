@@ -28,6 +28,9 @@ When a target is missed, the full mode runs one `prov` `seq` flow under cProfile
 15 yprov_prefect / yprov_workflows functions with the most cumulative time (cProfile sees the
 calling thread: the flow, its sequential tasks and the flow's end).
 
+Beside the verdicts, the median of the per-repetition ratios (each prov run against the plain
+run next to it in time), which a slower or faster phase of the shared machine moves less.
+
 Full mode: 9 repetitions of seq, map and empty (single flows vary by 20 % on 2 cores).
 `--quick`: 2 repetitions of seq and empty, no profile. One untimed warm-up run of every flow
 (5 tasks) comes first.
@@ -258,6 +261,19 @@ def added_per_task(runs: dict[tuple[str, str], list[Run]], shape: str, attr: str
     )
 
 
+def paired(runs: dict[tuple[str, str], list[Run]], shape: str) -> str:
+    """The ratio of each repetition's prov run to the plain run next to it (the two ran one after
+    the other, so a slower or faster phase of the machine weighs on both): their median and
+    range. Shown beside the verdict, which is on the medians of each variant."""
+    ratios = sorted(
+        p.wall_s / q.wall_s for p, q in zip(runs[shape, "prov"], runs[shape, "plain"], strict=True)
+    )
+    return (
+        f"median of per-repetition wall ratios {median(ratios):.3f} "
+        f"(range {ratios[0]:.3f}..{ratios[-1]:.3f}, {len(ratios)} pairs)"
+    )
+
+
 def report_targets(runs: dict[tuple[str, str], list[Run]], shapes: tuple[str, ...]) -> bool:
     """The verdicts and the figures behind them; True when every target is met."""
     print()
@@ -269,6 +285,8 @@ def report_targets(runs: dict[tuple[str, str], list[Run]], shapes: tuple[str, ..
         lines[f"{shape}, loop of task runs only        "] = added_per_task(runs, shape, "loop_s")
     for label, line in lines.items():
         print(f"{label}: {line}")
+    for shape in (s for s in shapes if s != "empty"):
+        print(f"{shape}, paired: {paired(runs, shape)}")
     fixed = median([r.wall_s for r in runs["empty", "prov"]]) - median(
         [r.wall_s for r in runs["empty", "plain"]]
     )

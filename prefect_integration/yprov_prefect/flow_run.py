@@ -6,12 +6,14 @@ started by that step. At the end the top-level run adds, from the Prefect API, t
 that were not decorated (as structure: name, times, state), assembles the document and attaches a
 summary to the flow run in the Prefect UI.
 
-The run closes (and its document exists) before the flow call returns, so before Prefect sets the
-flow run's final state: its status is the state Prefect will set, worked out from the body's
-outcome as Prefect does (`run_status`). What can still differ is told afterwards: when our API
-calls at the end find the server gone, the engine cannot report any final state, and the run says
-so (`ywf:engine_state`); when the final state differs (cancelled, crashed after the body), the
-flow hook `record_final_state` corrects the run's status with a later end record.
+The run closes when the body has ended, with the status Prefect will set, worked out from the
+body's outcome as Prefect does (`run_status`). Its document is written in the background while
+Prefect reports that state to its server (a wait for the network that frees the GIL), and the
+flow hook `record_final_state`, first among the final-state hooks, waits for it: the document
+exists before the user's hooks run and before the flow call returns. What can still differ is told
+afterwards: when our API calls at the end find the server gone, the engine cannot report any final
+state, and the run says so (`ywf:engine_state`); when the final state differs (cancelled, crashed
+after the body), `record_final_state` corrects the run's status with a later end record.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import dataclasses
 import functools
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -33,7 +36,7 @@ from yprov_prefect.task_attempt import Outcome, utcnow
 from yprov_workflows.assemble import assemble_to_file
 from yprov_workflows.environment import HOST
 from yprov_workflows.journal import JournalWriter, last_record, read_journal
-from yprov_workflows.pending import complete_later, settle
+from yprov_workflows.pending import Written, complete_later, settle, wait_written
 from yprov_workflows.recorder import Recorder
 from yprov_workflows.records import Code, RunEnd, Status, StepRecord, Usage
 from yprov_workflows.runs import journal_path
@@ -68,6 +71,7 @@ def _flow_context() -> Any:
 def _top_level(context: Any, fn: Callable[..., Any]) -> Iterator[Outcome]:
     config = session.settings()
     run_dir = session.run_dir_for(str(context.flow_run.id), config)
+    wait_written(run_dir)  # a retried flow run: its previous attempt's end first
     session.carry_run_dir(context.flow_run, run_dir)
     recorder = Recorder(config, run_dir.parent, warn=session.log.warning)
     params = typed_mapping(dict(context.parameters or {}), recorder.redactor)
@@ -101,19 +105,49 @@ def _flow_ending(
 
 
 def _close(recording: session.FlowRecording, context: Any, status: Status) -> None:
-    """Close the run and write its document (before the flow returns); what only the Prefect API
-    knows follows in the background (`_complete`, see `yprov_workflows.pending`)."""
-    if recording.monitor is not None:
-        recording.monitor.close()
-    recorder = recording.recorder
-    run_dir = recorder.run_dir
+    """Close the run and write its document, then add what only the Prefect API knows
+    (`_complete`): both in the background (see `yprov_workflows.pending`). The document is
+    written while Prefect reports the flow's final state to its server, and our final-state hook
+    waits for it (`record_final_state`), so it exists before the user's hooks run and before the
+    flow returns. A flow whose hooks for that state lack ours (`with_options` replaced them)
+    writes it here, before returning."""
+    run_dir = recording.recorder.run_dir
     if run_dir is None:
         return
-    document = recorder.finish(status)
+    now = not _hooked(context.flow, status)
+    document = recording.recorder.finish(status) if now else None
+    work = functools.partial(_end, recording, context.flow_run.id, status, now, document)
+    complete_later(run_dir, work, f"flow-end-{context.flow_run.id}")
+
+
+def _hooked(flow: Any, status: Status) -> bool:
+    """Whether Prefect will call `record_final_state` for a run that ends with `status`."""
+    hooks = {"completed": "on_completion_hooks", "failed": "on_failure_hooks"}.get(status)
+    return hooks is not None and record_final_state in (getattr(flow, hooks, None) or ())
+
+
+def _end(
+    recording: session.FlowRecording,
+    flow_run_id: Any,
+    status: Status,
+    finished: bool,
+    document: Path | None,
+    written: Written,
+) -> None:
+    """In the background: the document (unless `finished` already), then the sampler stopped
+    (its process's exit takes a while) and what only the API knows. It first yields the GIL:
+    the flow's thread, which waits for this thread to start, then goes on to report its final
+    state, whose wait for the server frees the GIL for this work (else it waits for the
+    interpreter's switch interval, 5 ms)."""
+    time.sleep(0)
+    if not finished:
+        document = recording.recorder.finish(status)
+    written()
+    if recording.monitor is not None:
+        with recording.recorder.guard("stopping the sampler"):
+            recording.monitor.close()
     if document is not None:
-        flow_run_id = context.flow_run.id
-        work = functools.partial(_complete, recorder, run_dir, flow_run_id, document)
-        complete_later(run_dir, work, f"flow-end-{flow_run_id}")
+        _complete(recording.recorder, recording.run_dir, flow_run_id, document)
 
 
 def _complete(recorder: Recorder, run_dir: Path, flow_run_id: Any, document: Path) -> None:
@@ -203,6 +237,7 @@ def record_final_state(flow: Any, flow_run: Any, state: Any) -> None:
     try:
         run_dir = session.run_dir_for(str(flow_run.id), config)
         if run_dir.name == str(flow_run.id) and not run_dir.is_symlink():  # not a subflow's
+            wait_written(run_dir)  # written in the background while Prefect set this state
             _correct(run_dir, run_status.of_state(state), str(state.name))
     except Exception as problem:
         session.report(problem, f"recording the final state of flow run {flow_run.name}", config)

@@ -8,8 +8,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
 from prefect import task
 
 from yprov_prefect import prov_flow, prov_task, settle
@@ -87,3 +89,93 @@ def test_settle_waits_for_the_background_part(workdir: Path) -> None:
     document = next((workdir / ".yprov").glob("*/*.prov.json"))
     run = RunDocument(__import__("json").loads(document.read_text()), document)
     assert len(run.steps("undecorated")) == 1 and len(run.steps("decorated")) == 1
+
+
+def _document_of(workdir: Path, flow_run_id: object) -> RunDocument | None:
+    found = list((workdir / ".yprov" / str(flow_run_id)).glob("*.prov.json"))
+    if not found:
+        return None
+    return RunDocument(__import__("json").loads(found[0].read_text()), found[0])
+
+
+SEEN: dict[str, object] = {}
+
+
+def _user_hook(flow: object, flow_run: object, state: object) -> None:
+    """A user's final-state hook: what it finds of the run's document."""
+    document = _document_of(Path.cwd(), getattr(flow_run, "id", ""))
+    SEEN["status"] = None if document is None else document.run["ywf:status"]
+    SEEN["steps"] = None if document is None else len(document.steps("decorated"))
+
+
+@prov_flow(on_completion=[_user_hook], on_failure=[_user_hook])
+def hooked(fail: bool = False) -> int:
+    value = decorated(1)
+    if fail:
+        raise ValueError("the flow fails after its task")
+    return value
+
+
+def _slow_finish(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run's end takes 0.5 s more: a flow that returned before it would have no document."""
+    from yprov_workflows.recorder import Recorder
+
+    finish = Recorder.finish
+
+    def slow(self: Recorder, *args: object, **kwargs: object) -> object:
+        time.sleep(0.5)
+        return finish(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Recorder, "finish", slow)
+
+
+@pytest.mark.parametrize("fail", [False, True], ids=["completed", "failed"])
+@pytest.mark.parametrize("replaced", [False, True], ids=["our-hooks", "with_options"])
+def test_the_document_is_written_before_user_hooks_and_the_return(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, fail: bool, replaced: bool
+) -> None:
+    """The document is written in the background while Prefect reports the final state; our hook
+    waits for it, so the user's hooks and the caller find it. A flow whose hooks no longer hold
+    ours (`with_options` replaced them) writes it before it returns."""
+    _slow_finish(monkeypatch)
+    SEEN.clear()
+    flow = (
+        hooked.with_options(on_completion=[_user_hook], on_failure=[_user_hook])
+        if replaced
+        else hooked
+    )
+    state = flow(fail=fail, return_state=True)
+    status = "failed" if fail else "completed"
+    assert {"status": status, "steps": 1} == SEEN  # the user's hook saw the whole document
+    document = _document_of(workdir, state.state_details.flow_run_id)
+    assert document is not None and document.run["ywf:status"] == status
+    settle()
+    document = _document_of(workdir, state.state_details.flow_run_id)
+    assert document is not None
+    document.assert_valid()
+
+
+ATTEMPTS: list[int] = []
+
+
+@prov_flow(retries=1, retry_delay_seconds=0)
+def retried() -> int:
+    ATTEMPTS.append(1)
+    value = decorated(len(ATTEMPTS))
+    if len(ATTEMPTS) == 1:
+        raise RuntimeError("first attempt fails")
+    return value
+
+
+def test_a_retried_flow_starts_its_next_attempt_after_the_previous_end(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed attempt that Prefect retries calls no final-state hook: the next attempt waits
+    for the previous one's end (slowed here) before it opens the run again."""
+    _slow_finish(monkeypatch)
+    ATTEMPTS.clear()
+    assert retried() == 4
+    run = RunDocument.latest(workdir)
+    run.assert_valid()
+    assert run.run["ywf:status"] == "completed"
+    assert sorted(s["ywf:status"] for s in run.steps("decorated")) == ["completed", "completed"]
