@@ -7,9 +7,9 @@ interleaved per repetition (the variant that goes first alternates):
 
 * seq:   200 sequential calls `trivial(i)` of a trivial task (`return i + 1`) in one flow;
 * map:   `trivial.map(range(200)).result()`: the same 200 task runs on Prefect's thread pool;
-* empty: a flow with no task: the fixed cost of a flow run (for `prov`: opening the run, then at
-  the end reading the flow's task runs from the API for undecorated ones, assembling the document
-  and attaching the summary artifact).
+* empty: a flow with no task: the fixed cost of a flow run (for `prov`: opening the run, and at
+  the end the document, written while Prefect reports the final state; reading the flow's task
+  runs from the API for undecorated ones and the summary artifact follow in the background).
 
 Per run: the flow's wall time seen by the caller ("wall"), and, inside the flow, the time of the
 200 task calls ("loop": the task runs only, without the flow's start and end). For `seq` each call
