@@ -108,7 +108,9 @@ class JournalWriter:
 
     def keep_written(self, at_most: int) -> None:
         """Keep the records written from now on, up to `at_most` of them, so that the process
-        that owns the run can assemble it without reading its journal back (`kept`)."""
+        that owns the run can assemble it without reading its journal back (`kept`). A journal
+        that held records before this writer's first write (a retried flow run reopens its own)
+        keeps none: it must be read."""
         with self._lock:
             self._kept, self._keep_max = [], at_most
 
@@ -132,6 +134,7 @@ class JournalWriter:
             self._empty = os.fstat(self._fd).st_size == 0
             if self._empty:
                 return HEADER + line
+            self._kept = None  # records written before ours: `kept` would lack them
         return b"\n" + line if self._torn else line
 
     def _write(self, data: bytes) -> None:

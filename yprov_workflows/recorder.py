@@ -139,11 +139,8 @@ class Recorder:
             self._owner = OwnerLock.acquire(run_dir)  # before the journal exists: see liveness
             start = self._with_software(start, run_dir)
             # The recording process owns the journal: no flock (see journal.py).
-            path = journal_path(run_dir)
-            fresh = not path.exists()  # else a retried flow run's: read back at the end
-            journal = JournalWriter(path, lock=False)
-            if fresh:
-                journal.keep_written(KEEP_AT_MOST)  # assembled without reading it back
+            journal = JournalWriter(journal_path(run_dir), lock=False)
+            journal.keep_written(KEEP_AT_MOST)  # assembled at the end without reading it back
             try:
                 journal.append(start, self.redactor)
             except BaseException:

@@ -285,12 +285,6 @@ def _readers(cls: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...
 
 
 def _json_default(value: Any) -> Any:
-    kind = type(value)
-    if kind is datetime:
-        return value.isoformat()
-    known = _READERS.get(kind)  # a dataclass met before: no `is_dataclass` (every step record)
-    if known is not None:
-        return dict(zip(known[0], known[1](value), strict=True))
     if isinstance(value, datetime):
         return value.isoformat()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

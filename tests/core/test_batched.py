@@ -114,6 +114,18 @@ def test_records_are_not_kept_beyond_the_limit_or_after_a_failed_write(tmp_path:
     assert failing.kept is None
 
 
+def test_a_reopened_journal_keeps_nothing(tmp_path: Path) -> None:
+    """A retried flow run reopens its journal: what a new writer keeps would lack the earlier
+    attempts' records, so the end reads the journal back."""
+    with JournalWriter(tmp_path / "journal.jsonl", lock=False) as first:
+        first.append(step(1))
+    again = JournalWriter(tmp_path / "journal.jsonl", lock=False)
+    again.keep_written(10)
+    again.append(step(2))
+    assert again.kept is None
+    again.close()
+
+
 def test_batches_that_cannot_be_written_are_warned_about_once(tmp_path: Path) -> None:
     said: list[str] = []
     recorder = _recorder(tmp_path, said=said)
