@@ -12,8 +12,10 @@ record when it ends.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import Token
@@ -40,6 +42,11 @@ from yprov_workflows.vocabulary import safe
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _utc(unix_ns: int) -> datetime:
+    """A `time.time_ns()` reading as `utcnow` would have given it (the same clock)."""
+    return datetime.fromtimestamp(unix_ns / 1e9, UTC)
 
 
 @dataclass
@@ -98,7 +105,7 @@ class _Recorded:
             attempt.end(error)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Attempt:
     """One attempt while its body runs: what `end` needs to measure and journal it.
 
@@ -114,7 +121,7 @@ class _Attempt:
     flow: session.FlowRecording | None  # None: a worker process (see `session.here`)
     config: Settings
     redactor: Redactor
-    started: datetime
+    started_ns: int  # time.time_ns(): made a datetime with the record (`_utc`)
     args: adapter.Arguments | None  # None: plain, described later from `parameters`
     parameters: dict[str, Any]
     run_dir: Path
@@ -132,7 +139,7 @@ class _Attempt:
         config: Settings,
         code: Callable[[], Code],
     ) -> _Attempt:
-        started = utcnow()
+        started = time.time_ns()
         redactor = flow.recorder.redactor if flow is not None else config.redactor()
         parameters = dict(context.parameters)
         later = flow is not None and all(type(v) in _PLAIN for v in parameters.values())
@@ -202,10 +209,10 @@ class _Attempt:
             tracked = _collected(self.channel, self.redactor, self.config)
             if self.flow is not None and tracked is None and self._plain_outcome():
                 self.context = _Context.of(self.context)  # Prefect's own may be freed now
-                later = _Later(self, usage, hasher, utcnow(), _thread_attributes())
+                later = _Later(self, usage, hasher, time.time_ns(), _thread_attributes())
                 self.flow.recorder.record_later(later.build)
                 return
-            step = _step(self, usage(), hasher, utcnow(), _thread_attributes())
+            step = _step(self, usage(), hasher, time.time_ns(), _thread_attributes())
             _journal(step if tracked is None else tracked.apply(step), self)
         except Exception as problem:
             session.report(problem, f"recording task {self.context.task.name}", self.config)
@@ -226,22 +233,16 @@ class _Attempt:
 _PLAIN = frozenset({int, float, bool, str, bytes, type(None)})  # see `_Attempt`
 
 
-class _Input(NamedTuple):
-    """An upstream input of a task run (Prefect's `TaskRunResult`, as far as a record needs)."""
-
-    input_type: str | None
-    id: str
-
-
 class _TaskRun(NamedTuple):
-    """What a record needs of Prefect's `TaskRun`."""
+    """What a record needs of Prefect's `TaskRun`: its fields as Prefect holds them (made text
+    by `_step`, in the batch writer)."""
 
-    id: str
-    flow_run_id: str
+    id: Any
+    flow_run_id: Any
     name: str
     task_key: str
-    run_count: int
-    task_inputs: dict[str, list[_Input]]
+    run_count: int | None
+    task_inputs: dict[str, list[Any]]
 
 
 class _Context(NamedTuple):
@@ -256,18 +257,11 @@ class _Context(NamedTuple):
 
     @classmethod
     def of(cls, context: Any) -> _Context:
+        """Read in the task's thread: references only (the inputs are Prefect's small
+        `TaskRunResult`s, which it does not change once the run has begun)."""
         run = context.task_run
-        inputs = {
-            name: [_Input(getattr(i, "input_type", None), str(getattr(i, "id", ""))) for i in items]
-            for name, items in run.task_inputs.items()
-        }
         light = _TaskRun(
-            str(run.id),
-            str(run.flow_run_id),
-            str(run.name),
-            str(run.task_key),
-            int(run.run_count or 1),
-            inputs,
+            run.id, run.flow_run_id, run.name, run.task_key, run.run_count, run.task_inputs
         )
         return cls(context.task, light, context.parameters)
 
@@ -279,13 +273,13 @@ class _Later:
     attempt: _Attempt
     usage: Callable[[], Usage]
     hasher: FileHasher
-    ended: datetime
+    ended_ns: int
     attributes: dict[str, Value]  # those only the task's thread knows (`_thread_attributes`)
 
     def build(self) -> StepRecord | None:
         attempt = self.attempt
         try:
-            return _step(attempt, self.usage(), self.hasher, self.ended, self.attributes)
+            return _step(attempt, self.usage(), self.hasher, self.ended_ns, self.attributes)
         except Exception as problem:
             what = f"recording task {attempt.context.task.name}"
             session.report_to(attempt.flow, problem, what, attempt.config)
@@ -317,11 +311,28 @@ def _worker_run_dir(run: Any, config: Settings) -> Path:
 
 
 def _watching(run: Any, run_dir: Path, config: Settings) -> tuple[str, SeriesPlan]:
-    """The sampler's id for this attempt, and where its time series would go."""
-    attempt = f"{run.id}/{run.run_count or 1}"
-    name = safe(f"{run.name}-{run.run_count or 1}")
-    path = f"{run_dir}{os.sep}series{os.sep}{name}.csv"  # a text: made a Path only if used
-    return attempt, SeriesPlan(path, config.series_after_s)
+    """The sampler's id for this attempt (unique in this process), and where its time series
+    would go."""
+    series = _SeriesPath(run_dir, run.name, run.run_count or 1)
+    return str(next(_WATCH_IDS)), SeriesPlan(series, config.series_after_s)
+
+
+_WATCH_IDS = itertools.count(1)
+
+
+class _SeriesPath:
+    """`<run>/series/<task run name>-<attempt>.csv`, named only when the sampler is told of the
+    attempt (`os.fspath`, in its sender thread): most attempts end before."""
+
+    __slots__ = ("attempt", "name", "run_dir")
+
+    def __init__(self, run_dir: Path, name: str, attempt: int) -> None:
+        self.run_dir, self.name, self.attempt = run_dir, name, attempt
+
+    def __fspath__(self) -> str:
+        return os.path.join(self.run_dir, "series", safe(f"{self.name}-{self.attempt}") + ".csv")
+
+    __str__ = __fspath__
 
 
 def _channel_key(run: Any) -> str:
@@ -406,7 +417,7 @@ def _step(
     attempt: _Attempt,
     usage: Usage,
     hasher: FileHasher,
-    ended: datetime,
+    ended_ns: int,
     thread_attributes: dict[str, Value],
 ) -> StepRecord:
     context, outcome, args = attempt.context, attempt.outcome, attempt.arguments(hasher)
@@ -420,15 +431,15 @@ def _step(
         if outputs or inputs:
             rewritten = {f.path for f in outputs} - {f.path for f in inputs if f in outputs}
             inputs = tuple(f for f in inputs if f.path not in rewritten)  # an output's old version
-    end = _ending(context, outcome, (ended - attempt.started).total_seconds())
+    end = _ending(context, outcome, (ended_ns - attempt.started_ns) / 1e9)
     flow_run_id, task_run_id = str(run.flow_run_id), str(run.id)
     return StepRecord(
         run_id=flow_run_id,
         name=str(context.task.name),
         key=task_run_id,
         attempt=int(run.run_count or 1),
-        started=attempt.started,
-        ended=ended,
+        started=_utc(attempt.started_ns),
+        ended=_utc(ended_ns),
         status=end.status,
         inputs=inputs,
         outputs=outputs,

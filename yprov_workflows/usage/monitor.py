@@ -50,6 +50,9 @@ def unsampled(reason: str) -> Sampled:
     return Sampled(missing={"gauges": reason})
 
 
+_SHORT = unsampled(f"the step lasted less than {WATCH_DELAY_S:g} s")  # shared: nobody changes it
+
+
 class Monitor:
     """Client of one sampler process; safe to share between threads."""
 
@@ -69,14 +72,14 @@ class Monitor:
         self,
         step_id: str,
         roots: list[int],
-        series: str | Path | None = None,
+        series: str | os.PathLike[str] | None = None,
         series_after_s: float = 0,
     ) -> None:
         message: dict[str, Any] = {
             "op": "watch",
             "id": step_id,
             "roots": list(roots),
-            "series": str(series) if series is not None else None,
+            "series": series,  # made text when sent (`_write`): most watches never are
             "series_after_s": series_after_s,
             "t0": time.monotonic(),
         }
@@ -103,7 +106,7 @@ class Monitor:
         """The step's summary (a step that was never sent to the sampler has none)."""
         with self._lock:
             if self._pending.pop(step_id, None) is not None or duration_s < WATCH_DELAY_S:
-                return unsampled(self.reason or f"the step lasted less than {WATCH_DELAY_S:g} s")
+                return unsampled(self.reason) if self.reason is not None else _SHORT
             if not self._write({"op": "stop", "id": step_id}):
                 return unsampled(self.reason or "the sampler is not running")
             answer = self._read_answer(step_id)
@@ -152,7 +155,7 @@ class Monitor:
         if pipe is None:
             return False
         try:
-            os.write(pipe.fileno(), (json.dumps(message) + "\n").encode())
+            os.write(pipe.fileno(), (json.dumps(message, default=str) + "\n").encode())
             return True
         except OSError as problem:
             self._give_up(f"the sampler stopped: {problem.strerror or problem}")

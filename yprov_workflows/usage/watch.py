@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from yprov_workflows.hashing import FileHasher
 from yprov_workflows.records import FileRecord
@@ -16,11 +16,11 @@ from yprov_workflows.usage.monitor import Monitor, Sampled, unsampled
 Guard = Callable[[str], AbstractContextManager[None]]
 
 
-@dataclass(frozen=True)
-class SeriesPlan:
-    """Where a long step's time series goes, and from what duration on it is kept."""
+class SeriesPlan(NamedTuple):
+    """Where a long step's time series goes (a path, or an object that names it when asked:
+    `os.fspath`, in the sampler's sender thread), and from what duration on it is kept."""
 
-    path: str | Path
+    path: str | os.PathLike[str]
     after_s: float
 
 
