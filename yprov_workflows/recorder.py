@@ -24,7 +24,7 @@ from yprov_workflows.errors import RecordingError
 from yprov_workflows.hashing import FileHasher
 from yprov_workflows.journal import JournalWriter
 from yprov_workflows.liveness import OwnerLock
-from yprov_workflows.records import RunEnd, RunStart, Status, StepRecord
+from yprov_workflows.records import Record, RunEnd, RunStart, Status, StepRecord
 from yprov_workflows.runs import journal_path, point_latest, unassembled_runs
 from yprov_workflows.settings import Settings
 from yprov_workflows.software import capture
@@ -97,6 +97,9 @@ class Recorder:
         self.steps = 0
         self.run_dir: Path | None = None
         self.document: Path | None = None
+        # the owner journal's records as `finish` wrote them (`JournalWriter.kept`), for a caller
+        # that reads the run again in this process; None when not kept
+        self.kept: list[Record] | None = None
         plain = warn or _log.warning
         self._warn: Warn = lambda message: plain(self.redactor.scrub(message))  # no secret shown
         self.problems = Problems(self._warn)
@@ -220,7 +223,7 @@ class Recorder:
                     journal.append(end)
                 finally:
                     journal.close()
-                owner = journal.kept
+                owner = self.kept = journal.kept
                 self.document = assemble_to_file(self.run_dir, warn=self._warn, owner=owner)
                 point_latest(self.out_dir, self.run_dir)
         finally:

@@ -156,7 +156,7 @@ def _complete(recorder: Recorder, run_dir: Path, flow_run_id: Any, document: Pat
     final state is unknown. Our API calls share one short deadline (`FlowEndApi`)."""
     with FlowEndApi() as api:
         with recorder.guard("adding undecorated task runs"):
-            steps = list(undecorated_steps(flow_run_id, run_dir, api))
+            steps = list(undecorated_steps(flow_run_id, run_dir, api, recorder.kept))
             if steps:
                 _add_unrecorded(recorder, run_dir, steps)
                 assemble_to_file(run_dir, warn=session.log.warning)

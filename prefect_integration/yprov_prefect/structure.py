@@ -14,7 +14,7 @@ Every request goes through the flow end's `FlowEndApi` (one short deadline, no r
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from uuid import UUID
 from yprov_prefect import session
 from yprov_prefect.api import ApiUnreachable, FlowEndApi
 from yprov_workflows.journal import WRITERS, read_run_journal
-from yprov_workflows.records import Status, StepRecord, Usage, ValueRecord
+from yprov_workflows.records import Record, Status, StepRecord, Usage, ValueRecord
 from yprov_workflows.values import Value
 
 PAGE = 200
@@ -36,11 +36,16 @@ _STATUS: dict[str, Status] = {
 }
 
 
-def undecorated_steps(flow_run_id: UUID, run_dir: Path, api: FlowEndApi) -> Iterator[StepRecord]:
+def undecorated_steps(
+    flow_run_id: UUID, run_dir: Path, api: FlowEndApi, owner: Sequence[Record] | None = None
+) -> Iterator[StepRecord]:
     """Steps for the task runs of this flow run (and its recorded subflows) not in the journal,
     as far as the Prefect API knows them at the end of the flow (task runs reach it through
-    events, a moment after they ran)."""
-    steps = [r for r in read_run_journal(run_dir).records if isinstance(r, StepRecord)]
+    events, a moment after they ran). `owner`: the owner journal's records, as the flow's
+    recorder kept them (`Recorder.kept`): that journal is then not read back (parsing and
+    checking 200 records held the GIL for about 80 ms, while the flow's thread returned)."""
+    records = read_run_journal(run_dir, owner=owner).records
+    steps = [r for r in records if isinstance(r, StepRecord)]
     known = {s.key for s in steps} | {str(s.attributes.get("parent_task_run_id")) for s in steps}
     flows = {str(flow_run_id)} | {s.key for s in steps if s.attributes.get("kind") == "subflow"}
     tasks = len({s.key for s in steps if s.attributes.get("kind") != "subflow" and _is_uuid(s.key)})

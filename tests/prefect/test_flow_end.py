@@ -179,3 +179,40 @@ def test_a_retried_flow_starts_its_next_attempt_after_the_previous_end(
     run.assert_valid()
     assert run.run["ywf:status"] == "completed"
     assert sorted(s["ywf:status"] for s in run.steps("decorated")) == ["completed", "completed"]
+
+
+def test_the_end_does_not_read_back_the_journal_it_wrote(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The flow's process kept the records it wrote: neither the document nor the search for
+    task runs the journal lacks parses that journal again (it held the GIL for about 80 ms for
+    200 task runs, while the flow's thread returned). The undecorated task run is still found."""
+    from yprov_workflows import journal
+
+    read: list[Path] = []
+    read_journal = journal.read_journal
+
+    def spy(path: Path, *args: object, **kwargs: object) -> object:
+        read.append(Path(path))
+        return read_journal(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(journal, "read_journal", spy)
+    assert hooked() == 2
+    settle()
+    assert [p for p in read if p.name == journal.FILENAME] == []
+    monkeypatch.setattr(journal, "read_journal", read_journal)
+    before = set(_documents(workdir))
+    assert mixed_here() == 3  # a task run to add: the journal is read once it has changed
+    settle()
+    (document,) = set(_documents(workdir)) - before
+    run = RunDocument(__import__("json").loads(document.read_text()), document)
+    assert len(run.steps("undecorated")) == 1 and len(run.steps("decorated")) == 1
+
+
+def _documents(workdir: Path) -> list[Path]:
+    """The runs' documents, `.yprov/<run>/<run>.prov.json`."""
+    return [
+        p
+        for p in (workdir / ".yprov").glob("*/*.prov.json")
+        if p.name == f"{p.parent.name}.prov.json"
+    ]
