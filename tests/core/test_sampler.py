@@ -239,3 +239,29 @@ def test_a_bad_command_does_not_stop_the_sampling_of_others(
     assert "the sampler failed: KeyError" in failed  # a stop is always answered
     assert '"id": "s"' in answer and "sampled_rss_bytes_max" in answer
     assert not thread.is_alive()  # the end of its input ends the loop
+
+
+class _Unnamable:
+    """A series path that fails when asked for its name."""
+
+    def __fspath__(self) -> str:
+        raise ValueError("no name")
+
+
+def test_a_series_path_is_named_when_sent_and_a_bad_one_drops_only_the_series(
+    tmp_path: Path,
+) -> None:
+    """Watches carry their series path as given (a path-like object named only when the sender
+    thread tells the sampler); one that cannot be named loses its series, not its samples."""
+    monitor = Monitor(0.1)
+    try:
+        monitor.watch("named", [os.getpid()], tmp_path / "series" / "named.csv", 0.2)
+        monitor.watch("unnamable", [os.getpid()], _Unnamable(), 0.2)
+        time.sleep(0.6)
+        named = monitor.stop("named", 0.6)
+        unnamable = monitor.stop("unnamable", 0.6)
+    finally:
+        monitor.close()
+    assert named.series is not None and named.series.parent == tmp_path / "series"
+    assert unnamable.series is None
+    assert unnamable.figures["samples"] >= 2, unnamable

@@ -155,7 +155,7 @@ class Monitor:
         if pipe is None:
             return False
         try:
-            os.write(pipe.fileno(), (json.dumps(message, default=str) + "\n").encode())
+            os.write(pipe.fileno(), _line(message))
             return True
         except OSError as problem:
             self._give_up(f"the sampler stopped: {problem.strerror or problem}")
@@ -209,6 +209,16 @@ class Monitor:
         if process is not None:
             process.kill()
             process.wait()
+
+
+def _line(message: dict[str, Any]) -> bytes:
+    """A message as one line of JSON; a watch's series path (a path, or an object that names it
+    when asked) is made text here. A path that cannot be named drops the series, not the watch."""
+    try:
+        text = json.dumps(message, default=os.fspath)
+    except (TypeError, ValueError):
+        text = json.dumps({**message, "series": None})
+    return (text + "\n").encode()
 
 
 def _sampled(summary: dict[str, Any]) -> Sampled:
