@@ -146,8 +146,11 @@ def _end(
     if recording.monitor is not None:
         with recording.recorder.guard("stopping the sampler"):
             recording.monitor.close()
-    if document is not None:
-        _complete(recording.recorder, recording.run_dir, flow_run_id, document)
+    try:
+        if document is not None:
+            _complete(recording.recorder, recording.run_dir, flow_run_id, document)
+    finally:
+        recording.recorder.kept = None  # for `_complete` only: not held while the process lives
 
 
 def _complete(recorder: Recorder, run_dir: Path, flow_run_id: Any, document: Path) -> None:
