@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 from collections.abc import Sequence
@@ -23,6 +24,21 @@ def parse_args(description: str) -> argparse.Namespace:
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def ratio_interval(
+    numerator: Sequence[float], denominator: Sequence[float], rounds: int = 4000
+) -> tuple[float, float]:
+    """A 95 % bootstrap interval of median(numerator) / median(denominator): both samples drawn
+    again with replacement `rounds` times (a fixed seed: the same runs give the same interval).
+    How far the ratio of medians of a few noisy repetitions can be trusted."""
+    draw = random.Random(0).choices
+    ratios = sorted(
+        statistics.median(draw(numerator, k=len(numerator)))
+        / statistics.median(draw(denominator, k=len(denominator)))
+        for _ in range(rounds)
+    )
+    return ratios[int(0.025 * rounds)], ratios[int(0.975 * rounds) - 1]
 
 
 def spread(values: Sequence[float]) -> str:

@@ -28,8 +28,10 @@ When a target is missed, the full mode runs one `prov` `seq` flow under cProfile
 15 yprov_prefect / yprov_workflows functions with the most cumulative time (cProfile sees the
 calling thread: the flow, its sequential tasks and the flow's end).
 
-Beside the verdicts, the median of the per-repetition ratios (each prov run against the plain
-run next to it in time), which a slower or faster phase of the shared machine moves less.
+Beside the verdicts, a 95 % bootstrap interval of each ratio (how far a ratio of medians of a few
+noisy repetitions can be trusted), and the median of the per-repetition ratios (each prov run
+against the plain run next to it in time), which a slower or faster phase of the shared machine
+moves less.
 
 Full mode: 9 repetitions of seq, map and empty (single flows vary by 20 % on 2 cores).
 `--quick`: 2 repetitions of seq and empty, no profile. One untimed warm-up run of every flow
@@ -53,7 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _util import median, parse_args, print_table, spread, verdict
+from _util import median, parse_args, print_table, ratio_interval, spread, verdict
 
 TASKS = 200
 VARIANTS = ("plain", "prov")
@@ -251,13 +253,16 @@ def report(runs: dict[tuple[str, str], list[Run]], shapes: tuple[str, ...]) -> N
 
 
 def added_per_task(runs: dict[tuple[str, str], list[Run]], shape: str, attr: str) -> str:
-    plain = median([getattr(r, attr) for r in runs[shape, "plain"]])
-    prov = median([getattr(r, attr) for r in runs[shape, "prov"]])
+    plains = [getattr(r, attr) for r in runs[shape, "plain"]]
+    provs = [getattr(r, attr) for r in runs[shape, "prov"]]
+    plain, prov = median(plains), median(provs)
     added_ms = 1e3 * (prov - plain) / TASKS
     ok = "met" if added_ms <= ADDED_MS_TARGET else "MISSED"
+    low, high = ratio_interval(provs, plains)
     return (
         f"added {added_ms:+.3f} ms/task (target <= {ADDED_MS_TARGET:g}: {ok}); "
-        f"ratio {verdict(prov / plain, RATIO_TARGET, at_most=True)}"
+        f"ratio {verdict(prov / plain, RATIO_TARGET, at_most=True)}, "
+        f"95 % bootstrap interval {low:.3f}..{high:.3f}"
     )
 
 
