@@ -150,8 +150,9 @@ class _Attempt:
             if flow is not None or session.reachable(run_dir)
             else session.kept_dir(run_dir.name)
         )
-        measure = TaskMeasure.start(*_watching(context.task_run, here, config), config, flow)
-        channel = StepChannel.lazy(here, _channel_key(context.task_run), measure.t0)
+        key = _attempt_key(context.task_run)
+        measure = TaskMeasure.start(*_watching(key, here, config), config, flow)
+        channel = StepChannel.lazy(here, key, measure.t0)
         attempt = cls(
             context,
             code,
@@ -310,33 +311,33 @@ def _worker_run_dir(run: Any, config: Settings) -> Path:
     return session.task_run_dir(str(run.flow_run_id), config)
 
 
-def _watching(run: Any, run_dir: Path, config: Settings) -> tuple[str, SeriesPlan]:
+def _watching(key: str, run_dir: Path, config: Settings) -> tuple[str, SeriesPlan]:
     """The sampler's id for this attempt (unique in this process), and where its time series
     would go."""
-    series = _SeriesPath(run_dir, run.name, run.run_count or 1)
-    return str(next(_WATCH_IDS)), SeriesPlan(series, config.series_after_s)
+    return str(next(_WATCH_IDS)), SeriesPlan(_SeriesPath(run_dir, key), config.series_after_s)
 
 
 _WATCH_IDS = itertools.count(1)
 
 
 class _SeriesPath:
-    """`<run>/series/<task run name>-<attempt>.csv`, named only when the sampler is told of the
-    attempt (`os.fspath`, in its sender thread): most attempts end before."""
+    """`<run>/series/<attempt key>.csv`, named only when the sampler is told of the attempt
+    (`os.fspath`, in its sender thread): most attempts end before."""
 
-    __slots__ = ("attempt", "name", "run_dir")
+    __slots__ = ("key", "run_dir")
 
-    def __init__(self, run_dir: Path, name: str, attempt: int) -> None:
-        self.run_dir, self.name, self.attempt = run_dir, name, attempt
+    def __init__(self, run_dir: Path, key: str) -> None:
+        self.run_dir, self.key = run_dir, key
 
     def __fspath__(self) -> str:
-        return os.path.join(self.run_dir, "series", safe(f"{self.name}-{self.attempt}") + ".csv")
+        return os.path.join(self.run_dir, "series", safe(self.key) + ".csv")
 
     __str__ = __fspath__
 
 
-def _channel_key(run: Any) -> str:
-    """The name of the attempt's tracking folder: its task run's name (`train-4f2`) and attempt."""
+def _attempt_key(run: Any) -> str:
+    """The attempt's name: its task run's name (`train-4f2`) and attempt, which name its tracking
+    folder and its time-series file."""
     return f"{run.name}-{run.run_count or 1}"
 
 
