@@ -127,6 +127,33 @@ def run_dirs(out_dir: Path) -> Iterator[Path]:
             yield child
 
 
+def newest_run(out_dir: Path) -> Path | None:
+    """The newest run of an output folder: the run `.latest` points to (moved when a run's
+    document is written), unless a run without a document (killed before its end, or still
+    going) wrote to its journal after that document: that run is newer."""
+    pointed = next(
+        (link.resolve() for link in (out_dir / LATEST, out_dir / "latest") if _is_run_link(link)),
+        None,
+    )
+    since = _mtime(document_path(pointed)) if pointed is not None else None
+    unfinished = [r for r in run_dirs(out_dir) if not document_path(r).exists()]
+    newest = max(unfinished, key=lambda r: _mtime(journal_path(r)) or 0.0, default=None)
+    if newest is not None and (since is None or (_mtime(journal_path(newest)) or 0.0) > since):
+        return newest
+    return pointed
+
+
+def _is_run_link(link: Path) -> bool:
+    return link.is_symlink() and link.is_dir()
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
+
+
 def unassembled_runs(out_dir: Path) -> Iterator[Path]:
     """Run folders with a journal but no document whose recording process is gone: their run was
     killed before assembly. A run still being recorded (see `liveness`) is never one of them."""

@@ -3,7 +3,7 @@ PROV-JSON document file.
 
 - a run folder (`.yprov/<run id>`, with a journal): its journal assembled now, so a run that was
   killed or is still going is exported too (marked `incomplete`);
-- an output folder (`.yprov`): its latest run folder, as above;
+- an output folder (`.yprov`): its newest run folder (`runs.newest_run`), as above;
 - a folder holding only a document (`<name>/<name>.prov.json`), or a document file: that document.
 
 `locate` only looks at the file system (cheap: a command checks its output path before the work);
@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from yprov_workflows.assemble import assemble
 from yprov_workflows.errors import DocumentError, JournalError
-from yprov_workflows.runs import LATEST, document_path, journal_path
+from yprov_workflows.runs import document_path, journal_path, newest_run
 from yprov_workflows.shape import records
 from yprov_workflows.validation import load_prov_document
 
@@ -74,22 +74,13 @@ def _in_folder(folder: Path, given: Path) -> Located:
         if not journal.is_file():
             raise JournalError(f"{journal} is not a file: not a run folder; {GIVE}")
         return Located("journal", folder, given)
-    latest = _latest_run(folder)
+    latest = newest_run(folder)
     if latest is not None:
         return _in_folder(latest, given)
     document = document_path(folder.resolve())  # `.` has no name
     if document.is_file():
         return Located("document", document, given)
     raise JournalError(f"{folder} has no {journal.name}: not a run folder; {GIVE}")
-
-
-def _latest_run(folder: Path) -> Path | None:
-    """The newest run folder of an output folder (`.yprov/.latest`, or an older `latest`)."""
-    for name in (LATEST, "latest"):
-        link = folder / name
-        if link.is_symlink() and link.is_dir():
-            return link.resolve()
-    return None
 
 
 def load(located: Located) -> Loaded:

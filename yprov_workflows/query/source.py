@@ -2,13 +2,12 @@
 
 A run folder gives its document, or, when it has none (a run still going, or killed before its
 document was written), the document assembled now from its journal, marked `incomplete`. An
-output folder (`.yprov`) gives its newest run: the folder `.latest` points to, else the document
-`latest.prov.json` points to.
+output folder (`.yprov`) gives its newest run (`runs.newest_run`: the folder `.latest` points to,
+or a run killed or still going after it), else the document `latest.prov.json` points to.
 """
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from yprov_workflows.assemble import assemble
 from yprov_workflows.errors import DocumentError
 from yprov_workflows.liveness import still_recording
 from yprov_workflows.pending import settle
-from yprov_workflows.runs import DOCUMENT_SUFFIX, LATEST, document_path, journal_path
+from yprov_workflows.runs import DOCUMENT_SUFFIX, document_path, journal_path, newest_run
 from yprov_workflows.validation import load_prov_document
 
 
@@ -78,9 +77,7 @@ def _run_folder(folder: Path) -> Path | None:
     resolved = folder.resolve()
     if journal_path(resolved).is_file() or document_path(resolved).is_file():
         return resolved
-    pointer = folder / LATEST
-    if pointer.is_symlink() or pointer.is_dir():
-        target = Path(os.path.realpath(pointer))
-        if journal_path(target).is_file() or document_path(target).is_file():
-            return target
+    newest = newest_run(folder)
+    if newest is not None and (journal_path(newest).is_file() or document_path(newest).is_file()):
+        return newest
     return None
