@@ -8,7 +8,7 @@ Layout under the output folder (default `.yprov/` in the workflow's working dire
       <run id>/owner.lock             held by the recording process while the run goes on
       <run id>/<run id>.prov.json     the assembled PROV-JSON document
       latest.prov.json -> <run id>/<run id>.prov.json
-      .latest -> <run id>             a relative symlink to the newest run folder
+      .latest -> <run id>             a relative symlink to the run of the newest document
       .links/<id> -> ../<run id>      another name of a run, e.g. a Prefect subflow run's id
 
 Only run folders have visible names that are folders: `<out>/*/` lists each run once.
