@@ -41,6 +41,18 @@ def ratio_interval(
     return ratios[int(0.025 * rounds)], ratios[int(0.975 * rounds) - 1]
 
 
+def steal_s() -> float | None:
+    """CPU time the hypervisor gave other guests while this machine's CPUs wanted it (the
+    `steal` column of `/proc/stat`, all CPUs, in seconds since boot); None where not readable.
+    A benchmark that sees steal during a timed run was slowed by the host, not by the code."""
+    try:
+        with open("/proc/stat") as handle:
+            fields = handle.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def spread(values: Sequence[float]) -> str:
     """min..max of the repetitions, to show how noisy a median is."""
     return f"{min(values):.3f}..{max(values):.3f}" if values else "-"

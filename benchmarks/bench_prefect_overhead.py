@@ -33,7 +33,16 @@ noisy repetitions can be trusted), and the median of the per-repetition ratios (
 against the plain run next to it in time), which a slower or faster phase of the shared machine
 moves less.
 
-Full mode: 9 repetitions of seq, map and empty (single flows vary by 20 % on 2 cores).
+Every timed flow starts after a full garbage collection (`gc.collect()`, untimed, for both
+variants alike). Without it, a full collection of the process's heap (about 0.25 s with Prefect
+loaded) fell inside one flow in six, whichever variant it was: it is triggered by what was
+allocated before, mostly by the benchmark's own API polling (`settle`), and it added a random
+quarter of a second to one flow. A variant that leaves more long-lived objects still triggers one
+inside its flows more often. Each run's line shows the full collections inside it (`gc2`) and the
+CPU time the hypervisor took from this VM during it (`steal`, from `/proc/stat`), and the report
+sums both per variant: the noise of the machine, beside the code's cost.
+
+Full mode: 12 repetitions of seq, map and empty (single flows vary by 20 % on 2 cores).
 `--quick`: 2 repetitions of seq and empty, no profile. One untimed warm-up run of every flow
 (5 tasks) comes first.
 
@@ -43,6 +52,7 @@ Usage: python benchmarks/bench_prefect_overhead.py [--quick]
 from __future__ import annotations
 
 import cProfile
+import gc
 import json
 import os
 import pstats
@@ -55,7 +65,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _util import median, parse_args, print_table, ratio_interval, spread, verdict
+from _util import median, parse_args, print_table, ratio_interval, spread, steal_s, verdict
 
 TASKS = 200
 VARIANTS = ("plain", "prov")
@@ -74,6 +84,23 @@ class Run:
     steps: int | None = None  # ProcessRun activities in the document (prov only)
     measured: int | None = None  # of which measured by the wrapper (usage from rusage_thread)
     settle_s: float = 0.0  # after the flow returned, until the API shows its task runs completed
+    full_collections: int = 0  # Python's generation-2 collections during the flow (each ~0.25 s)
+    steal_s: float | None = None  # CPU time the host took from this VM during the flow
+
+
+class FullCollections:
+    """Counts Python's full (generation-2) garbage collections, in any thread of the process."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        gc.callbacks.append(self._seen)
+
+    def _seen(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "stop" and info["generation"] == 2:
+            self.count += 1
+
+
+FULL_COLLECTIONS = FullCollections()
 
 
 class Timed:
@@ -142,12 +169,17 @@ def run_once(flows: Flows, shape: str, variant: str, workdir: Path, tasks: int =
     finish_flow_ends()  # the previous run's end (API reads, artifact) works in its folder
     shutil.rmtree(workdir / ".yprov", ignore_errors=True)  # every prov run starts from scratch
     flows.timer.durations.clear()
+    gc.collect()  # a full collection now, not in the flow: see the module's docstring
+    full0, steal0 = FULL_COLLECTIONS.count, steal_s()
     t0 = time.perf_counter()
     if shape == "empty":
         loop, flow_run_id = flows.empty()
     else:
         loop, flow_run_id = getattr(flows, shape)(tasks)
     run = Run(wall_s=time.perf_counter() - t0, loop_s=loop)
+    run.full_collections = FULL_COLLECTIONS.count - full0
+    steal1 = steal_s()
+    run.steal_s = None if steal0 is None or steal1 is None else steal1 - steal0
     run.settle_s = settle(flow_run_id, 0 if shape == "empty" else tasks)
     if shape == "seq":
         run.fn_s = list(flows.timer.durations)
@@ -216,9 +248,11 @@ def measure(
                 run = run_once(flows[variant], shape, variant, workdir)
                 runs[shape, variant].append(run)
                 fn = f"  fn median {1e6 * median(run.fn_s):6.1f} us" if run.fn_s else ""
+                steal = "" if run.steal_s is None else f"  steal {1e3 * run.steal_s:4.0f} ms"
                 print(
                     f"  rep {rep + 1}/{reps} {shape:5s} {variant:5s} "
                     f"wall {run.wall_s:6.3f} s  loop {run.loop_s:6.3f} s{fn}  "
+                    f"gc2 {run.full_collections}{steal}  "
                     f"(server settled {run.settle_s:5.2f} s later)",
                     flush=True,
                 )
@@ -310,6 +344,7 @@ def report_targets(runs: dict[tuple[str, str], list[Run]], shapes: tuple[str, ..
         f"prov {1e6 * fn_prov:.1f} us: the recording wrapper adds {1e3 * (fn_prov - fn_plain):.3f}"
         f" ms/task in the task's thread"
     )
+    print(machine_noise(runs, shapes))
     for shape in shapes:
         expected = 0 if shape == "empty" else TASKS
         found = sorted({r.steps for r in runs[shape, "prov"] if r.steps is not None})
@@ -320,6 +355,19 @@ def report_targets(runs: dict[tuple[str, str], list[Run]], shapes: tuple[str, ..
             f"{measured} (expected {expected}) {ok}"
         )
     return all("MISSED" not in line for line in lines.values())
+
+
+def machine_noise(runs: dict[tuple[str, str], list[Run]], shapes: tuple[str, ...]) -> str:
+    """What slowed timed flows besides the code: Python's full collections inside them (made
+    by whatever allocated before, not only by the flow) and CPU time the host stole."""
+    parts = []
+    for variant in VARIANTS:
+        chosen = [r for s in shapes for r in runs[s, variant]]
+        steals = [r.steal_s for r in chosen if r.steal_s is not None]
+        stolen = f", host steal {1e3 * sum(steals):.0f} ms" if steals else ""
+        collections = sum(r.full_collections for r in chosen)
+        parts.append(f"{variant}: {collections} full collection(s){stolen}")
+    return f"inside the {len(chosen)} timed flows of each variant: " + "; ".join(parts)
 
 
 def profile(flows: Flows, workdir: Path) -> None:
@@ -366,7 +414,7 @@ def prefect_server(home: Path) -> Iterator[None]:
 
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0])
-    reps = 2 if args.quick else 9
+    reps = 2 if args.quick else 12
     shapes = ("seq", "empty") if args.quick else SHAPES
     for name in [k for k in os.environ if k.startswith("YPROV_")]:
         del os.environ[name]  # default recording settings; documents go to ./.yprov
