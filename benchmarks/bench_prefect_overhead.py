@@ -366,8 +366,10 @@ def machine_noise(runs: dict[tuple[str, str], list[Run]], shapes: tuple[str, ...
         steals = [r.steal_s for r in chosen if r.steal_s is not None]
         stolen = f", host steal {1e3 * sum(steals):.0f} ms" if steals else ""
         collections = sum(r.full_collections for r in chosen)
-        parts.append(f"{variant}: {collections} full collection(s){stolen}")
-    return f"inside the {len(chosen)} timed flows of each variant: " + "; ".join(parts)
+        parts.append(
+            f"{variant}: {len(chosen)} timed flows, {collections} full collection(s){stolen}"
+        )
+    return "inside the timed flows: " + "; ".join(parts)
 
 
 def profile(flows: Flows, workdir: Path) -> None:

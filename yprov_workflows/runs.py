@@ -136,11 +136,14 @@ def newest_run(out_dir: Path) -> Path | None:
         None,
     )
     since = _mtime(document_path(pointed)) if pointed is not None else None
-    unfinished = [r for r in run_dirs(out_dir) if not document_path(r).exists()]
-    newest = max(unfinished, key=lambda r: _mtime(journal_path(r)) or 0.0, default=None)
-    if newest is not None and (since is None or (_mtime(journal_path(newest)) or 0.0) > since):
-        return newest
-    return pointed
+    written = (
+        (_mtime(journal_path(r)), r) for r in run_dirs(out_dir) if not document_path(r).exists()
+    )
+    unfinished = [(mtime, r) for mtime, r in written if mtime is not None]  # a journal to read
+    if not unfinished:
+        return pointed
+    mtime, newest = max(unfinished, key=lambda pair: pair[0])
+    return newest if since is None or mtime > since else pointed
 
 
 def _is_run_link(link: Path) -> bool:
