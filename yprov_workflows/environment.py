@@ -9,6 +9,13 @@ import socket
 from pathlib import Path
 
 HOST = socket.gethostname()
+_PID = [os.getpid()]  # read again in a forked child only (`os.register_at_fork`)
+os.register_at_fork(after_in_child=lambda: _PID.__setitem__(0, os.getpid()))
+
+
+def process_id() -> int:
+    """`os.getpid()` without its system call (made several times for each Prefect task run)."""
+    return _PID[0]
 
 
 def current_user() -> str:

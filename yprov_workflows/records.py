@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from yprov_workflows.conformance import wrong_field
+from yprov_workflows.fastjson import encoded
 from yprov_workflows.values import Value
 
 Status = Literal["completed", "failed", "crashed", "cancelled", "incomplete", "cached"]
@@ -258,11 +259,15 @@ def to_json(record: Record) -> dict[str, Any]:
 
 
 def to_line(record: Record) -> bytes:
-    """The record as one journal line: the JSON of `to_json`, built in one `json.dumps` pass
-    (datetimes and nested records are converted only where the encoder meets them)."""
+    """The record as one journal line: the JSON of `to_json`, built in one encoder pass
+    (orjson's: nested records and datetimes as `to_json` makes them; see `fastjson`)."""
     body = {"kind": kind_of(record), **_shallow(record)}
-    text = json.dumps(body, separators=(",", ":"), allow_nan=False, default=_json_default)
-    return (text + "\n").encode()
+    return encoded(body, _json_text, newline=True)
+
+
+def _json_text(body: dict[str, Any]) -> str:
+    """What orjson refuses (see `fastjson`), as the journal always wrote it."""
+    return json.dumps(body, separators=(",", ":"), allow_nan=False, default=_json_default)
 
 
 def _shallow(value: Any) -> dict[str, Any]:

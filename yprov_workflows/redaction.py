@@ -16,13 +16,14 @@ short value would match unrelated text.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
+
+from yprov_workflows.fastjson import string_forms
 
 REDACTED = "[redacted]"
 SECRET_WORDS = frozenset({"token", "password", "passwd", "pwd", "secret", "key", "credential"})
@@ -169,11 +170,11 @@ class Redactor:
             return self._pattern
 
     def found_in(self, line: bytes) -> bool:
-        """Whether a record's JSON line (`ensure_ascii`, as the journal writes it) holds a
+        """Whether a record's JSON line (as the journal writes it, `fastjson.encoded`) holds a
         remembered value: one regular-expression search, so that only such records are walked."""
         with self._lock:
             if self._in_json is None and self._secrets:
-                escaped = (json.dumps(s)[1:-1].encode() for s in self._secrets)
+                escaped = {form for s in self._secrets for form in string_forms(s)}
                 ordered = sorted(escaped, key=len, reverse=True)
                 self._in_json = re.compile(b"|".join(re.escape(s) for s in ordered))
             in_json = self._in_json

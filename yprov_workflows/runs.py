@@ -16,7 +16,6 @@ Only run folders have visible names that are folders: `<out>/*/` lists each run 
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from yprov_workflows.fastjson import ascii_text, encoded
 from yprov_workflows.journal import FILENAME as JOURNAL
 from yprov_workflows.liveness import still_recording
 
@@ -49,56 +49,48 @@ def document_path(run_dir: Path) -> Path:
 
 def write_document(path: Path, document: dict[str, Any]) -> None:
     """Write atomically: a reader never sees half a document, and a failed write leaves nothing
-    behind (no temporary file). The bytes are those of `json.dumps(document, ensure_ascii=False)`
-    in UTF-8, encoded a slice of each bucket at a time (`_json_pieces`): a large document is never
-    held in memory a second time as one text."""
+    behind (no temporary file). The text is compact JSON in UTF-8, encoded a slice of each bucket
+    at a time (`_json_pieces`): a large document is never held in memory a second time as one
+    text."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        try:
-            _write_json(tmp, document, ascii_only=False)
-        except UnicodeEncodeError:  # a name that is not UTF-8 (a lone surrogate): escape it
-            _write_json(tmp, document, ascii_only=True)
+        with tmp.open("wb") as handle:
+            for piece in _json_pieces(document):
+                handle.write(piece)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
 
 
-def _write_json(path: Path, document: dict[str, Any], ascii_only: bool) -> None:
-    encoding = "ascii" if ascii_only else "utf-8"
-    with path.open("wb") as handle:
-        for text in _json_pieces(document, ascii_only):
-            handle.write(text.encode(encoding))
+SLICE = 1000  # bucket members encoded at a time: about 100 kB of text
 
 
-SLICE = 1000  # bucket members per `json.dumps` call: about 100 kB of text
-
-
-def _json_pieces(document: dict[str, Any], ascii_only: bool) -> Iterator[str]:
-    """The text of `json.dumps(document)` in pieces. No indent: json's C encoder only runs
-    without one (2x faster on large documents)."""
-    yield "{"
+def _json_pieces(document: dict[str, Any]) -> Iterator[bytes]:
+    """The text of the document in pieces (`fastjson.encoded`: what orjson refuses, a name with
+    a lone surrogate, is written by `json` with non-ASCII characters escaped)."""
+    yield b"{"
     for number, (kind, bucket) in enumerate(document.items()):
-        yield (", " if number else "") + json.dumps(kind, ensure_ascii=ascii_only) + ": "
+        yield (b"," if number else b"") + encoded(kind, ascii_text) + b":"
         if not isinstance(bucket, dict) or len(bucket) <= SLICE:
-            yield json.dumps(bucket, ensure_ascii=ascii_only)
+            yield encoded(bucket, ascii_text)
             continue
-        yield from _bucket_pieces(bucket, ascii_only)
-    yield "}"
+        yield from _bucket_pieces(bucket)
+    yield b"}"
 
 
-def _bucket_pieces(bucket: dict[Any, Any], ascii_only: bool) -> Iterator[str]:
-    """The text of `json.dumps(bucket)`, `SLICE` members at a time."""
+def _bucket_pieces(bucket: dict[Any, Any]) -> Iterator[bytes]:
+    """The text of a large bucket, `SLICE` members at a time."""
     piece: dict[Any, Any] = {}
-    separator = "{"
+    separator = b"{"
     for name, value in bucket.items():
         piece[name] = value
         if len(piece) == SLICE:
-            yield separator + json.dumps(piece, ensure_ascii=ascii_only)[1:-1]
-            piece, separator = {}, ", "
+            yield separator + encoded(piece, ascii_text)[1:-1]
+            piece, separator = {}, b","
     if piece:
-        yield separator + json.dumps(piece, ensure_ascii=ascii_only)[1:-1]
-    yield "}"
+        yield separator + encoded(piece, ascii_text)[1:-1]
+    yield b"}"
 
 
 def point_latest(out_dir: Path, run_dir: Path) -> None:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from yprov_workflows.environment import process_id
 from yprov_workflows.hashing import FileHasher
 from yprov_workflows.journal import JournalWriter, writer_journal_path
 from yprov_workflows.recorder import Problems, Recorder
@@ -347,6 +348,6 @@ def hasher() -> FileHasher:
 
 def here() -> FlowRecording | None:
     """The recording of the flow run this process runs (None in a worker process, or with no
-    recorded flow run): one context-variable read and one `getpid`, done once per task attempt."""
+    recorded flow run): one context-variable read, done once per task attempt."""
     current = CURRENT.get()
-    return current if current is not None and current.pid == os.getpid() else None
+    return current if current is not None and current.pid == process_id() else None

@@ -28,7 +28,7 @@ from prefect.context import TaskRunContext
 
 from yprov_prefect import adapter, run_status, session
 from yprov_prefect.task_usage import TaskMeasure
-from yprov_workflows.environment import HOST
+from yprov_workflows.environment import HOST, process_id
 from yprov_workflows.hashing import FileHasher
 from yprov_workflows.records import Code, FileRecord, RunStart, StepRecord, Usage, ValueRecord
 from yprov_workflows.redaction import Redactor
@@ -455,7 +455,7 @@ def _step(
         usage=usage,
         error=end.error,
         host=HOST,
-        pid=os.getpid(),
+        pid=process_id(),
     )
 
 
@@ -486,7 +486,7 @@ def _attributes(
 
 def _thread_attributes() -> dict[str, Value]:
     """What only the task's own thread can tell: its id, and the Dask or Ray worker it is in."""
-    attrs: dict[str, Value] = {"thread": threading.get_native_id()}
+    attrs: dict[str, Value] = {"thread": threading.current_thread().native_id or 0}
     identity = adapter.worker_identity()
     if identity:
         attrs |= identity

@@ -18,12 +18,12 @@ The sampler adds gauges (the process tree), GPU and energy figures (see `yprov_w
 from __future__ import annotations
 
 import functools
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from yprov_prefect import session
+from yprov_workflows.environment import process_id
 from yprov_workflows.hashing import FileHasher
 from yprov_workflows.records import FileRecord, Usage
 from yprov_workflows.settings import Settings
@@ -61,7 +61,7 @@ class TaskMeasure:
         try:
             own = ticket.alone and flow is None and reset_peak_rss()
             watch = Watch(session.monitor(config, flow), watch_id, _guard(config), series)
-            watch.start([os.getpid()])
+            watch.start([process_id()])
         except BaseException:
             session.ACTIVE.leave(ticket)  # else every later task here would count it as running
             raise

@@ -14,30 +14,37 @@ import resource
 import threading
 from typing import Any, NamedTuple
 
+from yprov_workflows.environment import process_id
 from yprov_workflows.usage.process import IO_FIELDS
 
 
 class _IoFile:
     """This thread's `/proc/thread-self/io`, opened once: each read is one `pread`, made with the
     GIL held (`_pread_holding_gil`): `os.pread` lets the GIL go, and with Prefect's busy threads
-    taking it the read cost about 150 us instead of 2. Closed when the thread ends (its
-    thread-local storage is dropped)."""
+    taking it the read cost about 150 us instead of 2. Its arguments are made once (a ctypes call
+    that converts them costs microseconds more in a task's thread, whose caches Prefect's code
+    left cold). Closed when the thread ends (its thread-local storage is dropped)."""
 
     def __init__(self) -> None:
-        self.pid = os.getpid()  # a forked child must not read its parent's thread
+        self.pid = process_id()  # a forked child must not read its parent's thread
         self.fd = os.open("/proc/thread-self/io", os.O_RDONLY)
-        self.buffer = ctypes.create_string_buffer(4096)
+        self.buffer = ctypes.create_string_buffer(_IO_SIZE)
+        self.arguments = (ctypes.c_int(self.fd), self.buffer, _IO_SIZE_ARG, _OFFSET_0)
 
     def read(self) -> bytes:
         if _PREAD is None:
-            return os.pread(self.fd, 4096, 0)
-        size = _PREAD(self.fd, self.buffer, 4096, 0)
+            return os.pread(self.fd, _IO_SIZE, 0)
+        size = _PREAD(*self.arguments)
         if size < 0:
             raise OSError(ctypes.get_errno(), "pread of /proc/thread-self/io failed")
-        return self.buffer.raw[:size]
+        return ctypes.string_at(self.buffer, size)
 
     def __del__(self) -> None:
         os.close(self.fd)
+
+
+_IO_SIZE = 4096
+_IO_SIZE_ARG, _OFFSET_0 = ctypes.c_size_t(_IO_SIZE), ctypes.c_long(0)
 
 
 def _pread_holding_gil() -> Any:
@@ -46,8 +53,7 @@ def _pread_holding_gil() -> Any:
         pread = ctypes.PyDLL(None, use_errno=True).pread
     except (OSError, AttributeError):
         return None
-    pread.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_long)
-    pread.restype = ctypes.c_ssize_t
+    pread.restype = ctypes.c_ssize_t  # no `argtypes`: `_IoFile` passes ctypes objects
     return pread
 
 
@@ -62,7 +68,7 @@ def _thread_io() -> bytes:
     empty where it cannot be read."""
     try:
         io_file = getattr(_local, "io_file", None)
-        if io_file is None or io_file.pid != os.getpid():
+        if io_file is None or io_file.pid != process_id():
             io_file = _local.io_file = _IoFile()
         return io_file.read()
     except OSError:
