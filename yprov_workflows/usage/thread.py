@@ -125,6 +125,8 @@ class ThreadMeter:
             for name in IO_FIELDS.values():
                 if name in after:
                     figures[name] = after[name] - before.get(name, 0)
+            if "read_chars" in figures:  # not the start's own read of the counters
+                figures["read_chars"] = int(figures["read_chars"]) - len(start.io)
         figures.update(_cpu_figures(_CHILDREN, *_cpu(start.children, end.children)))
         figures["process_cpu_total_s"] = round(sum(_cpu(start.process, end.process)), 6)
         figures["process_max_rss_bytes"] = end.process.ru_maxrss * 1024
