@@ -202,6 +202,43 @@ def test_a_short_step_costs_no_message_and_starts_no_sampler() -> None:
     monitor.close()
 
 
+SLOW_SAMPLER = """
+import json, sys, time
+for line in sys.stdin:
+    message = json.loads(line)
+    if message["op"] == "stop":
+        time.sleep(3)
+        print(json.dumps({"id": message["id"], "summary": {}}), flush=True)
+"""
+
+
+class _SlowSampler(Monitor):
+    """A sampler that takes 3 s to answer each stop."""
+
+    def _start(self) -> None:
+        pipe = subprocess.PIPE
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", SLOW_SAMPLER], stdin=pipe, stdout=pipe
+        )
+
+
+def test_a_step_waiting_for_its_answer_holds_up_no_other_step() -> None:
+    monitor = _SlowSampler(1.0)
+    monitor.watch("long", [os.getpid()])
+    time.sleep(0.3)  # the watch goes out and starts the sampler
+    waiting = threading.Thread(target=monitor.stop, args=("long", 1.0))
+    waiting.start()
+    time.sleep(0.3)  # `long` now waits for its answer
+    began = time.monotonic()
+    for i in range(50):  # what every task does, in the flow's other threads
+        monitor.watch(f"short-{i}", [os.getpid()])
+        assert "less than" in monitor.stop(f"short-{i}", 0.001).missing["gauges"]
+    assert time.monotonic() - began < 1.5, "short steps did not wait for the answer"
+    assert waiting.is_alive()
+    waiting.join(10)
+    monitor.close()
+
+
 def test_a_dead_sampler_becomes_a_reason_never_an_error() -> None:
     monitor = Monitor(1.0)
     monitor.watch("a", [os.getpid()])

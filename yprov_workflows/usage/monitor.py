@@ -60,7 +60,13 @@ class Monitor:
         self.tick_s = tick_s
         self.reason: str | None = "sampling is off (YPROV_SAMPLE_TICK=0)" if tick_s <= 0 else None
         self._process: subprocess.Popen[bytes] | None = None
+        # Two locks: `_lock` guards the pending watches and is only ever held for microseconds
+        # (every task takes it twice); `_pipe` guards the sampler process and its pipes, held
+        # while a message is written or an answer awaited (only steps that reached the sampler
+        # take it). One lock for both stalled every task of a thread pool while one step waited
+        # for its answer, or for the sampler to start.
         self._lock = threading.Lock()
+        self._pipe = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._pending: dict[str, dict[str, Any]] = {}  # watches not sent yet, by step
         self._sender: threading.Thread | None = None
@@ -99,14 +105,16 @@ class Monitor:
             pending = self._pending.get(step_id)
             if pending is not None:
                 pending["roots"] += pids
-            else:
-                self._write({"op": "roots", "id": step_id, "pids": pids})
+                return
+        with self._pipe:  # after its watch: the sender writes what it took before letting go
+            self._write({"op": "roots", "id": step_id, "pids": pids})
 
     def stop(self, step_id: str, duration_s: float) -> Sampled:
         """The step's summary (a step that was never sent to the sampler has none)."""
         with self._lock:
             if self._pending.pop(step_id, None) is not None or duration_s < WATCH_DELAY_S:
                 return unsampled(self.reason) if self.reason is not None else _SHORT
+        with self._pipe:  # one question at a time, each after its watch (see `add_roots`)
             if not self._write({"op": "stop", "id": step_id}):
                 return unsampled(self.reason or "the sampler is not running")
             answer = self._read_answer(step_id)
@@ -119,9 +127,10 @@ class Monitor:
             self._closed = True
             self._pending.clear()
             self._wake.notify()
-            process, self._process = self._process, None
         if self._sender is not None:
             self._sender.join(timeout=5)
+        with self._pipe:
+            process, self._process = self._process, None
         if process is not None and process.stdin is not None:
             process.stdin.close()  # the sampler exits at the end of its input
             try:
@@ -133,20 +142,32 @@ class Monitor:
     def _send_due(self) -> None:
         """The sender thread: watches go out once their step has lasted `WATCH_DELAY_S`."""
         quiet = 0.0  # how long nothing was pending
-        with self._lock:
-            while not self._closed:
+        while self._send_once():
+            with self._lock:
+                if self._closed:
+                    return
                 now = time.monotonic()
-                for message in [
-                    m for m in self._pending.values() if m["t0"] + WATCH_DELAY_S <= now
-                ]:
-                    del self._pending[message["id"]]
-                    self._write(message)
                 first = min((m["t0"] for m in self._pending.values()), default=None)
                 quiet = 0.0 if first is not None else quiet + WATCH_DELAY_S
                 # Between the steps of a busy run it wakes by itself (`LINGER_S`): a new watch
                 # needs no notify, and each notify hands the GIL to this thread.
                 self._idle = first is None and quiet > LINGER_S
                 self._wake.wait(_wait_s(first, now, self._idle))
+
+    def _send_once(self) -> bool:
+        """Send the watches that are due; False once closed. The pipe is taken first: a step
+        that no longer finds its watch pending waits for it to be written (`stop`)."""
+        with self._pipe:
+            with self._lock:
+                if self._closed:
+                    return False
+                now = time.monotonic()
+                due = [m for m in self._pending.values() if m["t0"] + WATCH_DELAY_S <= now]
+                for message in due:
+                    del self._pending[message["id"]]
+            for message in due:  # a sampler started now is started by this thread, not a task's
+                self._write(message)
+        return True
 
     # -- the pipe ---------------------------------------------------------------------------
 
@@ -162,7 +183,7 @@ class Monitor:
             return False
 
     def _stdin(self) -> IO[bytes] | None:
-        if self.reason is not None:
+        if self.reason is not None or self._closed:  # closed: no sampler started again
             return None
         if self._process is None:
             self._start()
@@ -184,7 +205,7 @@ class Monitor:
             self.reason = f"the sampler could not start: {problem}"
 
     def _read_answer(self, step_id: str) -> dict[str, Any] | None:
-        """Lines until the answer for `step_id` (under the lock: one question at a time)."""
+        """Lines until the answer for `step_id` (under `_pipe`: one question at a time)."""
         process = self._process
         if process is None or process.stdout is None:
             return None
