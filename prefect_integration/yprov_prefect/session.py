@@ -332,12 +332,13 @@ def _flow_run_id() -> str | None:
 
 
 @contextmanager
-def guarded(what: str, config: Settings) -> Iterator[None]:
-    """Report a failure in the block (see `report`) instead of raising it."""
+def guarded(what: str, config: Settings, flow: FlowRecording | None = None) -> Iterator[None]:
+    """Report a failure in the block (see `report`; to `flow` when given: a thread that does not
+    know the flow run) instead of raising it."""
     try:
         yield
     except Exception as problem:
-        report(problem, what, config)
+        report_to(flow if flow is not None else here(), problem, what, config)
 
 
 def hasher() -> FileHasher:

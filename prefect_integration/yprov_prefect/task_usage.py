@@ -25,13 +25,12 @@ from dataclasses import dataclass
 from yprov_prefect import session
 from yprov_workflows.environment import process_id
 from yprov_workflows.hashing import FileHasher
-from yprov_workflows.records import FileRecord, Usage
+from yprov_workflows.records import Usage
 from yprov_workflows.settings import Settings
 from yprov_workflows.usage.combine import with_sampled
-from yprov_workflows.usage.monitor import Sampled
 from yprov_workflows.usage.process import IO_FIELDS
 from yprov_workflows.usage.thread import Sample, ThreadMeter, peak_rss_bytes, reset_peak_rss
-from yprov_workflows.usage.watch import Guard, SeriesPlan, Watch
+from yprov_workflows.usage.watch import Collect, Guard, SeriesPlan, Watch
 from yprov_workflows.values import Value
 
 CHILDREN = ("children_cpu_user_s", "children_cpu_system_s", "children_cpu_total_s")
@@ -60,7 +59,7 @@ class TaskMeasure:
         ticket = session.ACTIVE.enter()
         try:
             own = ticket.alone and flow is None and reset_peak_rss()
-            watch = Watch(session.monitor(config, flow), watch_id, _guard(config), series)
+            watch = Watch(session.monitor(config, flow), watch_id, _guard(config, flow), series)
             watch.start([process_id()])
         except BaseException:
             session.ACTIVE.leave(ticket)  # else every later task here would count it as running
@@ -73,9 +72,9 @@ class TaskMeasure:
         or its process to itself is worked out now: that reads the process's peak RSS."""
         end = self.meter.end()
         overlaps = session.ACTIVE.leave(self.ticket)
-        sampled, series = self.watch.stop(time.monotonic() - self.t0, hasher)
+        sampled = self.watch.stop_later(time.monotonic() - self.t0)
         own = self.own_process and overlaps.process == 0
-        usage = functools.partial(self._usage, end, overlaps, own, sampled, series)
+        usage = functools.partial(self._usage, end, overlaps, own, sampled, hasher)
         if own or self.meter.had_children(end):
             figured = usage()
             return lambda: figured
@@ -86,14 +85,18 @@ class TaskMeasure:
         end: Sample,
         overlaps: session.Overlaps,
         own: bool,
-        sampled: Sampled,
-        series: FileRecord | None,
+        sampled: Collect,
+        hasher: FileHasher,
     ) -> Usage:
-        return with_sampled(_usage(self.meter.figures(end), overlaps, own), sampled, series)
+        """The figures; a step that reached the sampler waits for its summary here (in the
+        batch writer, for most: the task's thread does not)."""
+        summary, series = sampled(hasher)
+        return with_sampled(_usage(self.meter.figures(end), overlaps, own), summary, series)
 
 
-def _guard(config: Settings) -> Guard:
-    return lambda what: session.guarded(what, config)
+def _guard(config: Settings, flow: session.FlowRecording | None) -> Guard:
+    """Sampling failures reported to the flow run (`flow`), also from the batch writer."""
+    return lambda what: session.guarded(what, config, flow)
 
 
 def _usage(figures: dict[str, int | float], overlaps: session.Overlaps, own_process: bool) -> Usage:

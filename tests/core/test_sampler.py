@@ -239,6 +239,25 @@ def test_a_step_waiting_for_its_answer_holds_up_no_other_step() -> None:
     monitor.close()
 
 
+def test_a_step_ends_without_waiting_and_each_summary_finds_its_step() -> None:
+    slow = _SlowSampler(1.0)
+    slow.watch("late", [os.getpid()])
+    time.sleep(0.3)
+    began = time.monotonic()
+    summary = slow.stop_later("late", 1.0)  # the task's thread: no wait for the answer
+    assert time.monotonic() - began < 1.0
+    assert summary().missing == {} and time.monotonic() - began >= 2.5  # the writer waits
+    slow.close()
+    monitor = Monitor(1.0)
+    for step in ("a", "b"):
+        monitor.watch(step, [os.getpid()])
+    time.sleep(0.3)
+    first, second = monitor.stop_later("a", 1.0), monitor.stop_later("b", 1.0)
+    for summary in (second, first):  # collected in the other order: a's answer is kept
+        assert "sampled_rss_bytes_max" in summary().figures
+    monitor.close()
+
+
 def test_a_dead_sampler_becomes_a_reason_never_an_error() -> None:
     monitor = Monitor(1.0)
     monitor.watch("a", [os.getpid()])

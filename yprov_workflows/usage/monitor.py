@@ -6,12 +6,15 @@ process-pool or Dask worker that runs tasks). A watch is sent to the sampler onl
 has run for `WATCH_DELAY_S`, by a small sender thread: a step that ends sooner (a trivial task)
 costs no message at all, and the sampler is started only when a step first needs it. The watch
 carries the step's start (`CLOCK_MONOTONIC`, the same in every process), so the sampler's times
-and energy cover the whole step. Only `stop` waits for an answer. A sampler that cannot start, or
-dies, turns into a reason recorded on the steps ("gauges": why), never an exception.
+and energy cover the whole step. Only a step's summary waits for an answer, where it is collected
+(`stop_later`: a Prefect task's by the flow's batch writer, not by the task). A sampler that
+cannot start, or dies, turns into a reason recorded on the steps ("gauges": why), never an
+exception.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import select
@@ -19,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -73,6 +77,7 @@ class Monitor:
         self._idle = False  # the sender waits with nothing pending: a new watch must wake it
         self._closed = False
         self._buffer = b""
+        self._answers: dict[str, dict[str, Any]] = {}  # read, not yet asked for (`stop_later`)
 
     def watch(
         self,
@@ -111,12 +116,21 @@ class Monitor:
 
     def stop(self, step_id: str, duration_s: float) -> Sampled:
         """The step's summary (a step that was never sent to the sampler has none)."""
+        return self.stop_later(step_id, duration_s)()
+
+    def stop_later(self, step_id: str, duration_s: float) -> Callable[[], Sampled]:
+        """Tell the sampler that the step ended, now; the function returned waits for its
+        summary (a Prefect task's is awaited by the flow's batch writer, not by the task)."""
         with self._lock:
             if self._pending.pop(step_id, None) is not None or duration_s < WATCH_DELAY_S:
-                return unsampled(self.reason) if self.reason is not None else _SHORT
-        with self._pipe:  # one question at a time, each after its watch (see `add_roots`)
+                return _known(unsampled(self.reason) if self.reason is not None else _SHORT)
+        with self._pipe:  # after its watch (see `add_roots`)
             if not self._write({"op": "stop", "id": step_id}):
-                return unsampled(self.reason or "the sampler is not running")
+                return _known(unsampled(self.reason or "the sampler is not running"))
+        return functools.partial(self._summary, step_id)
+
+    def _summary(self, step_id: str) -> Sampled:
+        with self._pipe:  # one reader at a time
             answer = self._read_answer(step_id)
         if answer is None:
             return unsampled(self.reason or "the sampler did not answer")
@@ -126,6 +140,7 @@ class Monitor:
         with self._lock:
             self._closed = True
             self._pending.clear()
+            self._answers.clear()
             self._wake.notify()
         if self._sender is not None:
             self._sender.join(timeout=5)
@@ -205,7 +220,10 @@ class Monitor:
             self.reason = f"the sampler could not start: {problem}"
 
     def _read_answer(self, step_id: str) -> dict[str, Any] | None:
-        """Lines until the answer for `step_id` (under `_pipe`: one question at a time)."""
+        """The answer for `step_id`: read before (the answers of steps whose summary is not
+        awaited yet are kept), or from the lines that come (under `_pipe`)."""
+        if step_id in self._answers:
+            return self._answers.pop(step_id)
         process = self._process
         if process is None or process.stdout is None:
             return None
@@ -216,6 +234,8 @@ class Monitor:
                 answer: dict[str, Any] = json.loads(line)
                 if answer.get("id") == step_id:
                     return answer
+                if isinstance(answer.get("id"), str):
+                    self._answers[answer["id"]] = answer
                 continue
             readable, _, _ = select.select([fd], [], [], ANSWER_TIMEOUT_S)
             chunk = os.read(fd, 65536) if readable else b""
@@ -240,6 +260,10 @@ def _line(message: dict[str, Any]) -> bytes:
     except (TypeError, ValueError):
         text = json.dumps({**message, "series": None})
     return (text + "\n").encode()
+
+
+def _known(sampled: Sampled) -> Callable[[], Sampled]:
+    return lambda: sampled
 
 
 def _sampled(summary: dict[str, Any]) -> Sampled:

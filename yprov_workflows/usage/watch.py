@@ -3,6 +3,7 @@ step starts, stop and get its summary and time-series file. Never raises into th
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -57,16 +58,39 @@ class Watch:
             self.monitor.add_roots(self.watch_id, [pid])
 
     def stop(self, duration_s: float, hasher: FileHasher) -> tuple[Sampled, FileRecord | None]:
+        return self.stop_later(duration_s)(hasher)
+
+    def stop_later(self, duration_s: float) -> Collect:
+        """Tell the sampler that the step ended, now; the function returned collects its
+        summary and hashes its time-series file (later, in another thread, if need be)."""
         if self.monitor is None:
-            return unsampled("sampling is off (YPROV_SAMPLE_TICK=0)"), None
+            return _known(unsampled("sampling is off (YPROV_SAMPLE_TICK=0)"))
         try:
-            sampled = self.monitor.stop(self.watch_id, duration_s)
+            summary = self.monitor.stop_later(self.watch_id, duration_s)
+        except Exception:
+            with self.guard("collecting the samples of a step"):
+                raise
+            return _known(unsampled("sampling failed"))
+        return functools.partial(self._collect, summary)
+
+    def _collect(
+        self, summary: Callable[[], Sampled], hasher: FileHasher
+    ) -> tuple[Sampled, FileRecord | None]:
+        try:
+            sampled = summary()
             series = None if sampled.series is None else hasher.record(_relative(sampled.series))
         except Exception:
             with self.guard("collecting the samples of a step"):
                 raise
             return unsampled("sampling failed"), None
         return sampled, series
+
+
+Collect = Callable[[FileHasher], tuple[Sampled, FileRecord | None]]
+
+
+def _known(sampled: Sampled) -> Collect:
+    return lambda hasher: (sampled, None)
 
 
 def _relative(path: Path) -> str:
