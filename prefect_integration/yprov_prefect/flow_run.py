@@ -10,10 +10,12 @@ The run closes when the body has ended, with the status Prefect will set, worked
 body's outcome as Prefect does (`run_status`). Its document is written in the background while
 Prefect reports that state to its server (a wait for the network that frees the GIL), and the
 flow hook `record_final_state`, first among the final-state hooks, waits for it: the document
-exists before the user's hooks run and before the flow call returns. What can still differ is told
-afterwards: when our API calls at the end find the server gone, the engine cannot report any final
-state, and the run says so (`ywf:engine_state`); when the final state differs (cancelled, crashed
-after the body), `record_final_state` corrects the run's status with a later end record.
+exists before the user's hooks run and before the flow call returns. The API calls of the end
+wait for that hook too, so that they do not share the server with Prefect's report. What can still
+differ is told afterwards: when our API calls at the end find the server gone, the engine cannot
+report any final state, and the run says so (`ywf:engine_state`); when the final state differs
+(cancelled, crashed after the body), `record_final_state` corrects the run's status with a later
+end record.
 """
 
 from __future__ import annotations
@@ -116,8 +118,29 @@ def _close(recording: session.FlowRecording, context: Any, status: Status) -> No
         return
     now = not _hooked(context.flow, status)
     document = recording.recorder.finish(status) if now else None
-    work = functools.partial(_end, recording, context.flow_run.id, status, now, document)
+    hook = not (now or _retried(context, status))  # else no final-state hook comes
+    reported = _REPORTED.setdefault(str(context.flow_run.id), threading.Event()) if hook else None
+    work = functools.partial(_end, recording, context.flow_run.id, status, now, document, reported)
     complete_later(run_dir, work, f"flow-end-{context.flow_run.id}")
+
+
+# Set by `record_final_state`, by flow run id: Prefect has reported the run's final state, and our
+# API work at the end may begin. Started before, it shared the server with that report, which
+# the flow's return waits for (a `.map` flow's server still ingests its task runs' events then).
+_REPORTED: dict[str, threading.Event] = {}
+FINAL_STATE_WAIT_S = 5.0  # a run whose hook never comes (a retried flow run): the API work then
+
+
+def _retried(context: Any, status: Status) -> bool:
+    """Whether Prefect's server will retry this failed attempt (its rule: the attempt's run
+    count is within the flow's retries): no final-state hook is called for it."""
+    if status != "failed":
+        return False
+    policy = getattr(context.flow_run, "empirical_policy", None)
+    retries = getattr(policy, "retries", None)
+    if retries is None:
+        retries = getattr(context.flow, "retries", None) or 0
+    return int(context.flow_run.run_count or 1) <= int(retries)
 
 
 def _hooked(flow: Any, status: Status) -> bool:
@@ -132,10 +155,12 @@ def _end(
     status: Status,
     finished: bool,
     document: Path | None,
+    reported: threading.Event | None,
     written: Written,
 ) -> None:
     """In the background: the document (unless `finished` already), then the sampler stopped
-    (its process's exit takes a while) and what only the API knows. It first yields the GIL:
+    (its process's exit takes a while) and, once Prefect has reported the final state
+    (`reported`, set by our final-state hook), what only the API knows. It first yields the GIL:
     the flow's thread, which waits for this thread to start, then goes on to report its final
     state, whose wait for the server frees the GIL for this work (else it waits for the
     interpreter's switch interval, 5 ms)."""
@@ -146,6 +171,9 @@ def _end(
     if recording.monitor is not None:
         with recording.recorder.guard("stopping the sampler"):
             recording.monitor.close()
+    if reported is not None:  # the API work after Prefect's report of the final state
+        reported.wait(FINAL_STATE_WAIT_S)
+        _REPORTED.pop(str(flow_run_id), None)
     try:
         if document is not None:
             _complete(recording.recorder, recording.run_dir, flow_run_id, document)
@@ -234,6 +262,9 @@ def record_final_state(flow: Any, flow_run: Any, state: Any) -> None:
     """A flow hook (`on_completion`, `on_failure`, `on_crashed`, `on_cancellation`): where
     Prefect's final state of a top-level run differs from the status it closed with (the run
     was cancelled, or crashed after its body), a later end record corrects it."""
+    reported = _REPORTED.get(str(flow_run.id))
+    if reported is not None:
+        reported.set()  # before any wait below: `_correct` may wait for that API work
     config = session.settings()
     if config.disabled:
         return

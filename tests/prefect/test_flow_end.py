@@ -91,6 +91,32 @@ def test_settle_waits_for_the_background_part(workdir: Path) -> None:
     assert len(run.steps("undecorated")) == 1 and len(run.steps("decorated")) == 1
 
 
+def test_the_ends_api_work_begins_after_prefect_reported_the_final_state(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Our questions to the API at the end (task runs it knows, the artifact) would share the
+    server with Prefect's report of the final state, which the flow's return waits for: they
+    begin once our final-state hook was called, with the state already set."""
+    from prefect import get_client
+
+    from yprov_prefect import flow_run
+
+    states: list[str] = []
+    undecorated_steps = flow_run.undecorated_steps
+
+    def spy(flow_run_id: object, *args: object, **kwargs: object) -> object:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(flow_run_id).state  # type: ignore[arg-type]
+        states.append(str(state.type.value if state is not None else None))
+        return undecorated_steps(flow_run_id, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(flow_run, "undecorated_steps", spy)
+    assert mixed_here() == 3
+    settle()
+    assert states == ["COMPLETED"]
+    assert flow_run._REPORTED == {}, "nothing kept once the run's end is done"
+
+
 def _document_of(workdir: Path, flow_run_id: object) -> RunDocument | None:
     found = list((workdir / ".yprov" / str(flow_run_id)).glob("*.prov.json"))
     if not found:
