@@ -140,12 +140,12 @@ class Monitor:
         with self._lock:
             self._closed = True
             self._pending.clear()
-            self._answers.clear()
             self._wake.notify()
         if self._sender is not None:
             self._sender.join(timeout=5)
         with self._pipe:
             process, self._process = self._process, None
+            self._answers.clear()
         if process is not None and process.stdin is not None:
             process.stdin.close()  # the sampler exits at the end of its input
             try:
