@@ -130,6 +130,10 @@ def test_jobs_running_at_ctrl_c_are_cancelled_not_completed(workdir: Path) -> No
     deadline = time.monotonic() + 120
     while len(list(workdir.glob("started_*"))) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
+    # Snakemake's log handler swallows a KeyboardInterrupt raised while it writes a line
+    # (`snakemake/logging.py`: `except (KeyboardInterrupt, SystemExit): pass`), and it logs the
+    # jobs' start just then: the signal comes once that is written (the jobs sleep for 5 s).
+    time.sleep(0.5)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=300)
     assert process.returncode != 0, stderr[-3000:]
