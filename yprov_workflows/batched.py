@@ -51,12 +51,15 @@ class BatchedSteps:
         self._thread.start()
 
     def add(self, build: Build) -> None:
-        """Queue a record (its builder); the writer wakes only after it slept idle."""
-        with self._lock:
-            self._queue.append(build)
-            if self._waiting:
-                self._waiting = False
-                self._wake.notify()
+        """Queue a record (its builder); the writer wakes only after it slept idle. No lock
+        while the writer is busy (`deque.append` is atomic): a task thread that waited for one
+        the writer held when Python switched threads stalled a thread pool (issue 12)."""
+        self._queue.append(build)
+        if self._waiting:
+            with self._lock:
+                if self._waiting:
+                    self._waiting = False
+                    self._wake.notify()
 
     def close(self) -> None:
         """Write what is queued, stop the writer; raise a strict-mode error it met."""
@@ -72,17 +75,20 @@ class BatchedSteps:
     def _flush(self) -> None:
         """Build and append every queued record now (in the calling thread)."""
         with self._writing:
-            with self._lock:
-                builds = list(self._queue)
-                self._queue.clear()
+            builds = []
+            while self._queue:  # `popleft` is atomic: records queued meanwhile stay in order
+                builds.append(self._queue.popleft())
             if builds:
                 self._write(builds)
 
     def _run(self) -> None:
         while True:
             with self._lock:
-                while not self._queue and not self._closed.is_set():
-                    self._waiting = True
+                while True:
+                    self._waiting = True  # before looking: a record added now wakes the writer
+                    if self._queue or self._closed.is_set():
+                        self._waiting = False
+                        break
                     self._wake.wait()
                 if self._closed.is_set():
                     return  # `close` writes the rest

@@ -5,6 +5,7 @@ strict mode); the owner's kept records assemble the same document as its journal
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from pathlib import Path
 
@@ -46,6 +47,19 @@ def test_queued_and_direct_steps_are_written_once_in_their_order(tmp_path: Path)
     assert recorder.finish("completed") is not None
     assert _steps(recorder) == [f"key{n}" for n in range(30)]
     assert recorder.steps == 30
+
+
+def test_queueing_a_record_never_waits_for_the_writer_thread(tmp_path: Path) -> None:
+    recorder = _recorder(tmp_path)
+    recorder.record_later(lambda: step(0))
+    time.sleep(0.05)  # the writer woke for it and gathers its batch (not waiting for records)
+    queued = threading.Thread(target=lambda: [recorder.record_later(lambda: step(1))])
+    with recorder._batched._lock:  # type: ignore[union-attr]  # the writer held it here
+        queued.start()
+        queued.join(2)
+        assert not queued.is_alive(), "a task's record waited for the writer's lock"
+    recorder.finish("completed")
+    assert _steps(recorder) == ["key0", "key1"]
 
 
 def test_a_queued_step_reaches_the_journal_before_the_run_ends(tmp_path: Path) -> None:

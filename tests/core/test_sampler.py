@@ -239,6 +239,32 @@ def test_a_step_waiting_for_its_answer_holds_up_no_other_step() -> None:
     monitor.close()
 
 
+def test_short_steps_never_wait_for_the_sender_and_an_idle_sender_wakes_for_a_watch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import yprov_workflows.usage.monitor as monitor_module
+
+    monkeypatch.setattr(monitor_module, "LINGER_S", 0.2)
+    monitor = Monitor(1.0)
+    monitor.watch("first", [os.getpid()])
+    assert "less than" in monitor.stop("first", 0.001).missing["gauges"]
+    time.sleep(0.6)  # nothing pending for longer than LINGER_S: the sender sleeps until woken
+    assert monitor._idle and monitor._process is None
+    with monitor._pipe:  # the sender writing a watch, or starting the sampler, takes this
+        began = time.monotonic()
+        for i in range(50):  # what every task does, in the flow's other threads
+            monitor.watch(f"short-{i}", [os.getpid()])
+            assert "less than" in monitor.stop(f"short-{i}", 0.001).missing["gauges"]
+        assert time.monotonic() - began < 1.0, "short steps waited for the sender"
+    monitor.watch("long", [os.getpid()])  # wakes the idle sender, which sends it when due
+    deadline = time.monotonic() + 10
+    while monitor._process is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert monitor._process is not None, "the idle sender did not wake for a new watch"
+    assert "sampled_rss_bytes_max" in monitor.stop("long", 1.0).figures
+    monitor.close()
+
+
 def test_a_step_ends_without_waiting_and_each_summary_finds_its_step() -> None:
     slow = _SlowSampler(1.0)
     slow.watch("late", [os.getpid()])

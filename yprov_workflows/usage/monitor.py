@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 ANSWER_TIMEOUT_S = 10.0
 WATCH_DELAY_S = 0.05  # steps that end sooner never reach the sampler
@@ -64,14 +64,15 @@ class Monitor:
         self.tick_s = tick_s
         self.reason: str | None = "sampling is off (YPROV_SAMPLE_TICK=0)" if tick_s <= 0 else None
         self._process: subprocess.Popen[bytes] | None = None
-        # Two locks: `_lock` guards the pending watches and is only ever held for microseconds
-        # (every task takes it twice); `_pipe` guards the sampler process and its pipes, held
-        # while a message is written or an answer awaited (only steps that reached the sampler
-        # take it). One lock for both stalled every task of a thread pool while one step waited
-        # for its answer, or for the sampler to start.
-        self._lock = threading.Lock()
+        # A task never takes a lock here: its watch goes into `_pending` and leaves it with one
+        # dict operation each (atomic under the GIL). `_pipe` guards the sampler process and
+        # its pipes, held while a message is written or an answer awaited: only the sender
+        # thread and steps that reached the sampler take it. A lock on every task's path was
+        # held by the sender when Python switched threads, and a thread pool's tasks queued
+        # behind it (30-40 waits in each `.map` flow of 200 trivial tasks, issue 12).
         self._pipe = threading.Lock()
-        self._wake = threading.Condition(self._lock)
+        self._starting = threading.Lock()  # the sender thread is started once
+        self._wake = threading.Event()  # set by a watch while the sender is idle
         self._pending: dict[str, dict[str, Any]] = {}  # watches not sent yet, by step
         self._sender: threading.Thread | None = None
         self._idle = False  # the sender waits with nothing pending: a new watch must wake it
@@ -94,24 +95,28 @@ class Monitor:
             "series_after_s": series_after_s,
             "t0": time.monotonic(),
         }
-        with self._lock:
-            if self.reason is not None or self._closed:
-                return
-            self._pending[step_id] = message
+        if self.reason is not None or self._closed:
+            return
+        self._pending[step_id] = message
+        if self._sender is None:
+            self._start_sender()
+        elif self._idle:  # else it wakes by itself within WATCH_DELAY_S: no GIL hand-off
+            self._wake.set()
+
+    def _start_sender(self) -> None:
+        with self._starting:
             if self._sender is None:
-                self._sender = threading.Thread(target=self._send_due, daemon=True)
-                self._sender.name = "yprov-sampler-watches"
-                self._sender.start()
-            elif self._idle:  # else it wakes by itself within WATCH_DELAY_S: no GIL hand-off
-                self._wake.notify()
+                sender = threading.Thread(target=self._send_due, daemon=True)
+                sender.name = "yprov-sampler-watches"
+                sender.start()
+                self._sender = sender
 
     def add_roots(self, step_id: str, pids: list[int]) -> None:
-        with self._lock:
+        with self._pipe:  # the sender takes a watch from `_pending` and writes it under `_pipe`
             pending = self._pending.get(step_id)
             if pending is not None:
                 pending["roots"] += pids
                 return
-        with self._pipe:  # after its watch: the sender writes what it took before letting go
             self._write({"op": "roots", "id": step_id, "pids": pids})
 
     def stop(self, step_id: str, duration_s: float) -> Sampled:
@@ -121,9 +126,8 @@ class Monitor:
     def stop_later(self, step_id: str, duration_s: float) -> Callable[[], Sampled]:
         """Tell the sampler that the step ended, now; the function returned waits for its
         summary (a Prefect task's is awaited by the flow's batch writer, not by the task)."""
-        with self._lock:
-            if self._pending.pop(step_id, None) is not None or duration_s < WATCH_DELAY_S:
-                return _known(unsampled(self.reason) if self.reason is not None else _SHORT)
+        if self._pending.pop(step_id, None) is not None or duration_s < WATCH_DELAY_S:
+            return _known(unsampled(self.reason) if self.reason is not None else _SHORT)
         with self._pipe:  # after its watch (see `add_roots`)
             if not self._write({"op": "stop", "id": step_id}):
                 return _known(unsampled(self.reason or "the sampler is not running"))
@@ -137,10 +141,9 @@ class Monitor:
         return _sampled(answer.get("summary", {}))
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            self._pending.clear()
-            self._wake.notify()
+        self._closed = True
+        self._pending.clear()
+        self._wake.set()
         if self._sender is not None:
             self._sender.join(timeout=5)
         with self._pipe:
@@ -157,32 +160,37 @@ class Monitor:
     def _send_due(self) -> None:
         """The sender thread: watches go out once their step has lasted `WATCH_DELAY_S`."""
         quiet = 0.0  # how long nothing was pending
-        while self._send_once():
-            with self._lock:
-                if self._closed:
-                    return
-                now = time.monotonic()
-                first = min((m["t0"] for m in self._pending.values()), default=None)
-                quiet = 0.0 if first is not None else quiet + WATCH_DELAY_S
-                # Between the steps of a busy run it wakes by itself (`LINGER_S`): a new watch
-                # needs no notify, and each notify hands the GIL to this thread.
-                self._idle = first is None and quiet > LINGER_S
-                self._wake.wait(_wait_s(first, now, self._idle))
+        while True:
+            first = self._send_once()
+            if first is False:
+                return
+            quiet = 0.0 if first is not None else quiet + WATCH_DELAY_S
+            # Between the steps of a busy run it wakes by itself (`LINGER_S`): a new watch
+            # needs no wake-up, and each one hands the GIL to this thread.
+            idle = first is None and quiet > LINGER_S
+            if idle:
+                self._idle = True  # before looking again: a watch added now sets `_wake`
+                if self._pending or self._closed:
+                    self._idle = idle = False
+            self._wake.wait(_wait_s(first, time.monotonic(), idle))
+            self._wake.clear()
+            self._idle = False
 
-    def _send_once(self) -> bool:
-        """Send the watches that are due; False once closed. The pipe is taken first: a step
-        that no longer finds its watch pending waits for it to be written (`stop`)."""
+    def _send_once(self) -> float | Literal[False] | None:
+        """Send the watches that are due; return when the first one left is (None: none is
+        pending; False: closed). A watch is taken from `_pending` under `_pipe`: a step that
+        no longer finds its watch there waits for it to be written (`stop_later`)."""
         with self._pipe:
-            with self._lock:
-                if self._closed:
-                    return False
-                now = time.monotonic()
-                due = [m for m in self._pending.values() if m["t0"] + WATCH_DELAY_S <= now]
-                for message in due:
-                    del self._pending[message["id"]]
-            for message in due:  # a sampler started now is started by this thread, not a task's
-                self._write(message)
-        return True
+            if self._closed:
+                return False
+            now = time.monotonic()
+            first: float | None = None
+            for step_id, message in list(self._pending.items()):  # a copy: tasks change it
+                if message["t0"] + WATCH_DELAY_S > now:
+                    first = message["t0"] if first is None else min(first, message["t0"])
+                elif self._pending.pop(step_id, None) is not None:  # else it just ended
+                    self._write(message)  # a sampler started now is started by this thread
+        return first
 
     # -- the pipe ---------------------------------------------------------------------------
 
