@@ -248,7 +248,9 @@ def test_short_steps_never_wait_for_the_sender_and_an_idle_sender_wakes_for_a_wa
     monitor = Monitor(1.0)
     monitor.watch("first", [os.getpid()])
     assert "less than" in monitor.stop("first", 0.001).missing["gauges"]
-    time.sleep(0.6)  # nothing pending for longer than LINGER_S: the sender sleeps until woken
+    deadline = time.monotonic() + 10  # nothing pending for longer than LINGER_S: the sender
+    while not monitor._idle and time.monotonic() < deadline:  # sleeps until a watch wakes it
+        time.sleep(0.05)
     assert monitor._idle and monitor._process is None
     with monitor._pipe:  # the sender writing a watch, or starting the sampler, takes this
         began = time.monotonic()

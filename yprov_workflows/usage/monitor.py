@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 ANSWER_TIMEOUT_S = 10.0
 WATCH_DELAY_S = 0.05  # steps that end sooner never reach the sampler
@@ -160,10 +160,8 @@ class Monitor:
     def _send_due(self) -> None:
         """The sender thread: watches go out once their step has lasted `WATCH_DELAY_S`."""
         quiet = 0.0  # how long nothing was pending
-        while True:
+        while not self._closed:
             first = self._send_once()
-            if first is False:
-                return
             quiet = 0.0 if first is not None else quiet + WATCH_DELAY_S
             # Between the steps of a busy run it wakes by itself (`LINGER_S`): a new watch
             # needs no wake-up, and each one hands the GIL to this thread.
@@ -176,13 +174,12 @@ class Monitor:
             self._wake.clear()
             self._idle = False
 
-    def _send_once(self) -> float | Literal[False] | None:
-        """Send the watches that are due; return when the first one left is (None: none is
-        pending; False: closed). A watch is taken from `_pending` under `_pipe`: a step that
-        no longer finds its watch there waits for it to be written (`stop_later`)."""
+    def _send_once(self) -> float | None:
+        """Send the watches that are due; return when the first one left began (None: none is
+        pending). A watch is taken from `_pending` under `_pipe`: a step that no longer finds
+        its watch there waits for it to be written (`stop_later`). Once closed, nothing is
+        sent (`_stdin`)."""
         with self._pipe:
-            if self._closed:
-                return False
             now = time.monotonic()
             first: float | None = None
             for step_id, message in list(self._pending.items()):  # a copy: tasks change it
