@@ -220,12 +220,34 @@ def _parse_status(text: str) -> _Git:
 
 def _installed() -> dict[str, str]:
     """Normalised distribution name -> version, as import would find them (first on sys.path
-    wins), from the names of their `.dist-info` / `.egg-info` folders."""
+    wins), from the names of their `.dist-info` / `.egg-info` folders. Listed again only when
+    `sys.path` or one of its folders changed (an install or removal changes the folder's
+    modification time): a process that runs many flows (a Prefect server's worker, a notebook)
+    lists its hundreds of distributions once, not at every flow's start."""
+    folders = tuple(dict.fromkeys(sys.path))
+    where = os.getcwd() if "" in folders else ""  # `""` is the working folder
+    marks = (where, folders, tuple(map(_modified_ns, folders)))
+    cached = _INSTALLED.get(marks)
+    if cached is not None:
+        return dict(cached)
     found: dict[str, str] = {}
-    for folder in dict.fromkeys(sys.path):
+    for folder in folders:
         for name, version in _listed(folder):
             found.setdefault(name, version)
-    return dict(sorted(found.items()))
+    listed = dict(sorted(found.items()))
+    _INSTALLED.clear()  # one entry: the listing for the current `sys.path`
+    _INSTALLED[marks] = listed
+    return dict(listed)
+
+
+_INSTALLED: dict[tuple[str, tuple[str, ...], tuple[int, ...]], dict[str, str]] = {}
+
+
+def _modified_ns(folder: str) -> int:
+    try:
+        return os.stat(folder or ".").st_mtime_ns
+    except OSError:  # a folder that is gone (or a zip file's path inside it)
+        return -1
 
 
 def _listed(folder: str) -> list[tuple[str, str]]:

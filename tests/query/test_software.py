@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import subprocess
 import time
 from dataclasses import replace
@@ -58,6 +59,26 @@ def test_distribution_folder_names_parse() -> None:
     assert sw._parse_info_name("foo-1.0-py3.11.egg-info") == ("foo", "1.0")
     for name in ("foo.egg-info", "foo-.dist-info", "README.md", "-1.dist-info"):
         assert sw._parse_info_name(name) is None
+
+
+def test_the_installed_list_is_read_again_only_when_a_folder_on_the_path_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    (site / "alpha-1.0.dist-info").mkdir(parents=True)
+    monkeypatch.setattr("sys.path", [str(site)])
+    listings: list[str] = []
+    listed = sw._listed
+    monkeypatch.setattr(sw, "_listed", lambda folder: listings.append(folder) or listed(folder))
+    assert sw._installed() == {"alpha": "1.0"}
+    assert sw._installed() == {"alpha": "1.0"} and listings == [str(site)], "listed once"
+    (site / "beta-2.0.dist-info").mkdir()  # an install: the folder's modification time moves
+    os.utime(site, ns=(site.stat().st_atime_ns, site.stat().st_mtime_ns + 1_000_000))
+    assert sw._installed() == {"alpha": "1.0", "beta": "2.0"} and len(listings) == 2
+    sw._installed()["gamma"] = "3.0"  # a caller's change never reaches the kept list
+    assert sw._installed() == {"alpha": "1.0", "beta": "2.0"}
+    monkeypatch.setattr("sys.path", [str(site), str(tmp_path)])
+    assert sw._installed() == {"alpha": "1.0", "beta": "2.0"} and len(listings) == 4
 
 
 def test_git_commit_and_dirty_state_of_the_workflows_repository(tmp_path: Path) -> None:
