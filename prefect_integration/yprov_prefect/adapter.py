@@ -40,14 +40,16 @@ def sort_arguments(
     """Paths become files; results of upstream task runs become upstream edges; the rest values."""
     found = Arguments()
     for name, value in parameters.items():
-        upstream = _task_run_ids(task_inputs.get(name, ()))
+        inputs = task_inputs.get(name)
+        upstream = _task_run_ids(inputs) if inputs else []
         found.upstream += [(name, key) for key in upstream]
         paths = paths_in(value)
         records = [hasher.record(p) for p in paths]
         found.files += [r for r in records if r.kind != "missing"]  # to be written: no input
         if not paths and not upstream:
             _add_value(found, name, value, redactor)
-    found.informed_by = _task_run_ids(task_inputs.get("wait_for", ()))
+    waited = task_inputs.get("wait_for")
+    found.informed_by = _task_run_ids(waited) if waited else []
     return found
 
 
@@ -67,12 +69,17 @@ def _task_run_ids(inputs: Iterable[Any]) -> list[str]:
 
 def paths_in(value: Any, limit: int = 1000) -> list[str]:
     """The path itself, or the paths directly inside a list, tuple, set or dict (values)."""
+    if type(value) in _SCALARS:  # most arguments and results: no ABC checks (microseconds each)
+        return []
     if isinstance(value, os.PathLike):
         return [str(os.fspath(value))]
     items = value.values() if isinstance(value, Mapping) else value
     if not isinstance(value, list | tuple | set | frozenset | Mapping) or len(items) > limit:
         return []
     return [str(os.fspath(v)) for v in items if isinstance(v, os.PathLike)]
+
+
+_SCALARS = frozenset({int, float, bool, str, bytes, type(None)})
 
 
 def result_record(

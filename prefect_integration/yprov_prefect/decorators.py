@@ -19,7 +19,7 @@ from yprov_prefect import adapter, session
 from yprov_prefect.cache_hits import may_hit_cache, record_cache_hit
 from yprov_prefect.flow_run import record_final_state, recorded_flow
 from yprov_prefect.hook_logs import quiet_hook_logs
-from yprov_prefect.task_attempt import Outcome, recorded
+from yprov_prefect.task_attempt import Outcome, Recorded
 from yprov_prefect.wrapping import wrap
 from yprov_workflows.records import Code
 
@@ -140,5 +140,5 @@ if TYPE_CHECKING:  # type checkers and editors see Prefect's own overloads and d
     prov_task = prefect.task
     prov_flow = prefect.flow
 else:
-    prov_task = ProvTaskDecorator("prov_task", prefect.task, recorded)
+    prov_task = ProvTaskDecorator("prov_task", prefect.task, Recorded)
     prov_flow = ProvFlowDecorator("prov_flow", prefect.flow, recorded_flow)

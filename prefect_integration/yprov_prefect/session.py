@@ -20,13 +20,14 @@ keeps its records under `kept_dir` and says so once; `yprov export RUN --merge` 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
 import tempfile
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,12 @@ class FlowRecording:
     pid: int
     flow_run_id: str  # the innermost flow run (a subflow while one runs)
     monitor: Monitor | None = None  # the sampler client of the flow's process
+
+    @functools.cached_property
+    def guard(self) -> Callable[[str], AbstractContextManager[None]]:
+        """`guarded(what)` for this run's problems (the sampler's watch of every task takes
+        it; made once, not per task)."""
+        return functools.partial(guarded, config=self.recorder.settings, flow=self)
 
 
 CURRENT: ContextVar[FlowRecording | None] = ContextVar("yprov_flow_recording", default=None)

@@ -73,18 +73,14 @@ class Outcome:
             raise
 
 
-def recorded(fn: Callable[..., Any], code: Callable[[], Code]) -> AbstractContextManager[Outcome]:
-    """Run the body inside; if a Prefect task run is active, journal the attempt afterwards."""
-    return _Recorded(code)
-
-
-class _Recorded:
-    """The context manager `recorded` returns: a class, not a generator, because it runs around
-    every task call (each generator-based manager costs microseconds)."""
+class Recorded:
+    """`Recorded(fn, code)`: run the body of `fn` inside; if a Prefect task run is active,
+    journal the attempt afterwards. A class, not a generator-based manager or a function that
+    makes one, because it runs around every task call (each costs microseconds)."""
 
     __slots__ = ("_attempt", "_code")
 
-    def __init__(self, code: Callable[[], Code]) -> None:
+    def __init__(self, fn: Callable[..., Any], code: Callable[[], Code]) -> None:
         self._code = code
         self._attempt: _Attempt | None = None
 
@@ -142,7 +138,7 @@ class _Attempt:
         started = time.time_ns()
         redactor = flow.recorder.redactor if flow is not None else config.redactor()
         parameters = dict(context.parameters)
-        later = flow is not None and all(type(v) in _PLAIN for v in parameters.values())
+        later = flow is not None and _PLAIN.issuperset(map(type, parameters.values()))
         args = None if later else _arguments(context, parameters, redactor, config, flow)
         run_dir = flow.run_dir if flow is not None else _worker_run_dir(context.task_run, config)
         here = (
@@ -151,7 +147,8 @@ class _Attempt:
             else session.kept_dir(run_dir.name)
         )
         key = _attempt_key(context.task_run)
-        measure = TaskMeasure.start(*_watching(key, here, config), config, flow)
+        series = SeriesPlan(_SeriesPath(here, key), config.series_after_s)
+        measure = TaskMeasure.start(str(next(_WATCH_IDS)), series, config, flow)
         channel = StepChannel.lazy(here, key, measure.t0)
         attempt = cls(
             context,
@@ -311,13 +308,7 @@ def _worker_run_dir(run: Any, config: Settings) -> Path:
     return session.task_run_dir(str(run.flow_run_id), config)
 
 
-def _watching(key: str, run_dir: Path, config: Settings) -> tuple[str, SeriesPlan]:
-    """The sampler's id for this attempt (unique in this process), and where its time series
-    would go."""
-    return str(next(_WATCH_IDS)), SeriesPlan(_SeriesPath(run_dir, key), config.series_after_s)
-
-
-_WATCH_IDS = itertools.count(1)
+_WATCH_IDS = itertools.count(1)  # the sampler's id of an attempt, unique in this process
 
 
 class _SeriesPath:
@@ -486,7 +477,7 @@ def _attributes(
 
 def _thread_attributes() -> dict[str, Value]:
     """What only the task's own thread can tell: its id, and the Dask or Ray worker it is in."""
-    attrs: dict[str, Value] = {"thread": threading.current_thread().native_id or 0}
+    attrs: dict[str, Value] = {"thread": threading.get_native_id()}
     identity = adapter.worker_identity()
     if identity:
         attrs |= identity

@@ -58,8 +58,9 @@ class TaskMeasure:
         """`flow`: the flow run recorded in this process, None in a worker (`session.here`)."""
         ticket = session.ACTIVE.enter()
         try:
-            own = ticket.alone and flow is None and reset_peak_rss()
-            watch = Watch(session.monitor(config, flow), watch_id, _guard(config, flow), series)
+            own = flow is None and ticket.alone and reset_peak_rss()
+            guard = flow.guard if flow is not None else _guard(config, flow)
+            watch = Watch(session.monitor(config, flow), watch_id, guard, series)
             watch.start([process_id()])
         except BaseException:
             session.ACTIVE.leave(ticket)  # else every later task here would count it as running

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import AsyncIterator, Callable, Generator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from types import TracebackType
 from typing import Any
 
@@ -35,6 +35,10 @@ def wrap(fn: Callable[..., Any], recording: Recording) -> Callable[..., Any]:
         wrapper = _plain(fn, recording)
     functools.update_wrapper(wrapper, fn)
     wrapper.__prefect_task_source__ = fn  # type: ignore[attr-defined]
+    with suppress(TypeError, ValueError):  # none to find (a builtin): `inspect` finds none either
+        # What `inspect.signature` finds through `__wrapped__`, found once: Prefect asks for it
+        # at every call of the task (to bind the arguments), and would unwrap and parse it again.
+        wrapper.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]
     return wrapper
 
 

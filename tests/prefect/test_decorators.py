@@ -75,6 +75,18 @@ def test_decorators_return_real_prefect_objects_with_distinct_keys() -> None:
     assert inspect.isasyncgenfunction(flows.count_up_async.fn)
 
 
+def test_prefect_finds_the_users_signature_on_the_wrapper_without_unwrapping_it() -> None:
+    """Prefect binds every call's arguments with `inspect.signature(task.fn)`: the wrapper
+    carries the user's signature (found once), so nothing is unwrapped or parsed per call."""
+    for made in (flows.train, flows.async_double, flows.count_up, flows.count_up_async):
+        user_fn = made.fn.__wrapped__
+        assert vars(made.fn)["__signature__"] == inspect.signature(user_fn)
+        assert inspect.signature(made.fn) is vars(made.fn)["__signature__"]
+    bound = inspect.signature(flows.train.fn).bind(Path("d"), 0.1)
+    bound.apply_defaults()
+    assert bound.arguments == {"data": Path("d"), "lr": 0.1, "api_token": "hunter2"}
+
+
 def test_subflows_and_undecorated_tasks_are_linked(workdir: Path) -> None:
     assert flows.outer() == 6
     run = latest(workdir)

@@ -127,7 +127,7 @@ class Monitor:
         """Tell the sampler that the step ended, now; the function returned waits for its
         summary (a Prefect task's is awaited by the flow's batch writer, not by the task)."""
         if self._pending.pop(step_id, None) is not None or duration_s < WATCH_DELAY_S:
-            return _known(unsampled(self.reason) if self.reason is not None else _SHORT)
+            return _known(unsampled(self.reason)) if self.reason is not None else _KNOWN_SHORT
         with self._pipe:  # after its watch (see `add_roots`)
             if not self._write({"op": "stop", "id": step_id}):
                 return _known(unsampled(self.reason or "the sampler is not running"))
@@ -269,6 +269,9 @@ def _line(message: dict[str, Any]) -> bytes:
 
 def _known(sampled: Sampled) -> Callable[[], Sampled]:
     return lambda: sampled
+
+
+_KNOWN_SHORT = _known(_SHORT)  # most steps: made once
 
 
 def _sampled(summary: dict[str, Any]) -> Sampled:
