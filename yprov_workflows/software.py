@@ -26,6 +26,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,11 +237,13 @@ def _installed() -> dict[str, str]:
             found.setdefault(name, version)
     listed = dict(sorted(found.items()))
     _INSTALLED.clear()  # one entry: the listing for the current `sys.path`
-    _INSTALLED[marks] = listed
+    if max(marks[2], default=0) < time.time_ns() - _RACY_NS:
+        _INSTALLED[marks] = listed  # else a change within the same clock tick could hide
     return dict(listed)
 
 
 _INSTALLED: dict[tuple[str, tuple[str, ...], tuple[int, ...]], dict[str, str]] = {}
+_RACY_NS = 2_000_000_000  # a folder changed this recently may change again unseen (2 s mtimes)
 
 
 def _modified_ns(folder: str) -> int:

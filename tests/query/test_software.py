@@ -71,14 +71,21 @@ def test_the_installed_list_is_read_again_only_when_a_folder_on_the_path_changed
     listed = sw._listed
     monkeypatch.setattr(sw, "_listed", lambda folder: listings.append(folder) or listed(folder))
     assert sw._installed() == {"alpha": "1.0"}
-    assert sw._installed() == {"alpha": "1.0"} and listings == [str(site)], "listed once"
+    assert sw._installed() == {"alpha": "1.0"} and len(listings) == 2, "changed just now: again"
+    an_hour_ago = time.time_ns() - 3600 * 10**9
+    for folder in (site, tmp_path):
+        os.utime(folder, ns=(an_hour_ago, an_hour_ago))
+    assert sw._installed() == {"alpha": "1.0"} and len(listings) == 3
+    assert sw._installed() == {"alpha": "1.0"} and len(listings) == 3, "kept: listed once"
     (site / "beta-2.0.dist-info").mkdir()  # an install: the folder's modification time moves
-    os.utime(site, ns=(site.stat().st_atime_ns, site.stat().st_mtime_ns + 1_000_000))
-    assert sw._installed() == {"alpha": "1.0", "beta": "2.0"} and len(listings) == 2
-    sw._installed()["gamma"] = "3.0"  # a caller's change never reaches the kept list
-    assert sw._installed() == {"alpha": "1.0", "beta": "2.0"}
-    monkeypatch.setattr("sys.path", [str(site), str(tmp_path)])
     assert sw._installed() == {"alpha": "1.0", "beta": "2.0"} and len(listings) == 4
+    os.utime(site, ns=(an_hour_ago, an_hour_ago + 1))
+    assert sw._installed() == {"alpha": "1.0", "beta": "2.0"} and len(listings) == 5
+    sw._installed()["gamma"] = "3.0"  # a caller's change never reaches the kept list
+    assert sw._installed() == {"alpha": "1.0", "beta": "2.0"} and len(listings) == 5
+    monkeypatch.setattr("sys.path", [str(site), str(tmp_path)])
+    assert sw._installed() == {"alpha": "1.0", "beta": "2.0"} and len(listings) == 7
+    assert sw._installed() == {"alpha": "1.0", "beta": "2.0"} and len(listings) == 7
 
 
 def test_git_commit_and_dirty_state_of_the_workflows_repository(tmp_path: Path) -> None:
