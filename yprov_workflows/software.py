@@ -227,7 +227,8 @@ def _installed() -> dict[str, str]:
     lists its hundreds of distributions once, not at every flow's start."""
     folders = tuple(dict.fromkeys(sys.path))
     where = os.getcwd() if "" in folders else ""  # `""` is the working folder
-    marks = (where, folders, tuple(map(_modified_ns, folders)))
+    modified = tuple(map(_modified_ns, folders))
+    marks = (where, folders, modified)
     cached = _INSTALLED.get(marks)
     if cached is not None:
         return dict(cached)
@@ -237,7 +238,7 @@ def _installed() -> dict[str, str]:
             found.setdefault(name, version)
     listed = dict(sorted(found.items()))
     _INSTALLED.clear()  # one entry: the listing for the current `sys.path`
-    if max(marks[2], default=0) < time.time_ns() - _RACY_NS:
+    if max(modified, default=0) < time.time_ns() - _RACY_NS:
         _INSTALLED[marks] = listed  # else a change within the same clock tick could hide
     return dict(listed)
 

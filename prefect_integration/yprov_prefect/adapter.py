@@ -69,7 +69,7 @@ def _task_run_ids(inputs: Iterable[Any]) -> list[str]:
 
 def paths_in(value: Any, limit: int = 1000) -> list[str]:
     """The path itself, or the paths directly inside a list, tuple, set or dict (values)."""
-    if type(value) in _SCALARS:  # most arguments and results: no ABC checks (microseconds each)
+    if type(value) in PLAIN_TYPES:  # most arguments and results: no ABC checks (microseconds)
         return []
     if isinstance(value, os.PathLike):
         return [str(os.fspath(value))]
@@ -79,7 +79,8 @@ def paths_in(value: Any, limit: int = 1000) -> list[str]:
     return [str(os.fspath(v)) for v in items if isinstance(v, os.PathLike)]
 
 
-_SCALARS = frozenset({int, float, bool, str, bytes, type(None)})
+# Values nothing can change and that hold no path: numbers, text, bytes, None (exact types).
+PLAIN_TYPES = frozenset({int, float, bool, str, bytes, type(None)})
 
 
 def result_record(

@@ -228,7 +228,7 @@ class _Attempt:
         return outcome.error is None and (not outcome.has_result or type(outcome.result) in _PLAIN)
 
 
-_PLAIN = frozenset({int, float, bool, str, bytes, type(None)})  # see `_Attempt`
+_PLAIN = adapter.PLAIN_TYPES  # see `_Attempt`
 
 
 class _TaskRun(NamedTuple):

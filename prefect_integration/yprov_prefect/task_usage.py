@@ -59,8 +59,7 @@ class TaskMeasure:
         ticket = session.ACTIVE.enter()
         try:
             own = flow is None and ticket.alone and reset_peak_rss()
-            guard = flow.guard if flow is not None else _guard(config, flow)
-            watch = Watch(session.monitor(config, flow), watch_id, guard, series)
+            watch = Watch(session.monitor(config, flow), watch_id, _guard(config, flow), series)
             watch.start([process_id()])
         except BaseException:
             session.ACTIVE.leave(ticket)  # else every later task here would count it as running
@@ -96,8 +95,9 @@ class TaskMeasure:
 
 
 def _guard(config: Settings, flow: session.FlowRecording | None) -> Guard:
-    """Sampling failures reported to the flow run (`flow`), also from the batch writer."""
-    return lambda what: session.guarded(what, config, flow)
+    """Sampling failures reported to the flow run (`flow`), also from the batch writer: the
+    run's guard, made once (`FlowRecording.guard`); in a worker process, one for this task."""
+    return flow.guard if flow is not None else functools.partial(session.guarded, config=config)
 
 
 def _usage(figures: dict[str, int | float], overlaps: session.Overlaps, own_process: bool) -> Usage:
