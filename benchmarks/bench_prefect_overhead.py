@@ -42,6 +42,14 @@ inside its flows more often. Each run's line shows the full collections inside i
 CPU time the hypervisor took from this VM during it (`steal`, from `/proc/stat`), and the report
 sums both per variant: the noise of the machine, beside the code's cost.
 
+The verdicts follow twice: on the times as measured, and at the machine's fast speed. This VM runs
+the same code at two speeds that alternate every few seconds (a fixed loop: 0.85 or 1.55 ms, with
+no steal: the host), and a flow of a second is up to 1.8 times slower in a slow stretch. A speed
+probe in its own process (`SpeedProbe`) times a fixed loop's CPU every 20 ms; each flow's time
+divided by the probe's mean during it, over the fast speed, is its time at the fast speed. The
+report shows how much that narrows the plain flows' spread, and the probe factors each variant
+met (which variant drew the slow stretches).
+
 Full mode: 12 repetitions of seq, map and empty (single flows vary by 20 % on 2 cores).
 `--quick`: 2 repetitions of seq and empty, no profile. One untimed warm-up run of every flow
 (5 tasks) comes first.
@@ -57,6 +65,9 @@ import json
 import os
 import pstats
 import shutil
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -86,6 +97,7 @@ class Run:
     settle_s: float = 0.0  # after the flow returned, until the API shows its task runs completed
     full_collections: int = 0  # Python's generation-2 collections during the flow (each ~0.25 s)
     steal_s: float | None = None  # CPU time the host took from this VM during the flow
+    probe_s: float | None = None  # the speed probe's mean loop CPU time during the flow
 
 
 class FullCollections:
@@ -101,6 +113,65 @@ class FullCollections:
 
 
 FULL_COLLECTIONS = FullCollections()
+
+
+PROBE = """
+import sys, time
+def work():  # a fixed pure-Python loop: its working set fits the first-level cache
+    total = 0
+    for i in range(20000):
+        total += i * i % 7
+    return total
+with open(sys.argv[1], "a", buffering=1) as out:
+    while True:
+        t, cpu = time.monotonic(), time.thread_time()
+        work()
+        out.write(f"{t:.6f} {time.thread_time() - cpu:.9f}\\n")
+        time.sleep(0.02)
+"""
+
+
+class SpeedProbe:
+    """How fast this machine's CPUs run Python at each moment, from another process.
+
+    On the shared VM the same code runs at two speeds that alternate every few seconds (measured
+    on an idle machine: a fixed loop takes 0.85 ms or 1.55 ms, nothing in between; steal is 0):
+    something on the host, not in the VM. A flow of about a second takes up to 1.8 times longer
+    when it falls in a slow stretch, and which flows do decides a ratio of 12 repetitions (see
+    README.md). The probe, a separate process, runs a fixed loop of about 1 ms every 20 ms (5 %
+    of a core, the same for both variants) and writes the loop's CPU time, which counts neither
+    waiting nor preemption: only how fast the core executed it. `factor(t0, t1)` is the mean of
+    the samples taken during a flow over the fastest samples of the whole run: 1.0 for a flow in
+    a fast stretch, up to about 1.8. A flow's wall time divided by it is what it would have
+    taken in a fast stretch: the verdicts show both."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / "speed-probe.txt"
+        self.path.touch()
+        self._process = subprocess.Popen([sys.executable, "-c", PROBE, str(self.path)])
+
+    def close(self) -> None:
+        self._process.kill()
+        self._process.wait()
+
+    def samples(self) -> list[tuple[float, float]]:
+        """(monotonic time, CPU seconds of the loop) of every sample so far."""
+        found = []
+        for line in self.path.read_text().splitlines():
+            parts = line.split()
+            if len(parts) == 2:  # a line being written has fewer
+                found.append((float(parts[0]), float(parts[1])))
+        return found
+
+    def mean_during(self, t0: float, t1: float) -> float | None:
+        """The mean CPU time of the samples that began within [t0, t1] (monotonic)."""
+        during = [cpu for t, cpu in self.samples() if t0 <= t <= t1]
+        return statistics.fmean(during) if during else None
+
+    def fast(self) -> float:
+        """The loop's CPU time in a fast stretch: the 10th percentile of every sample."""
+        cpus = sorted(cpu for _, cpu in self.samples())
+        return cpus[len(cpus) // 10]
 
 
 class Timed:
@@ -163,7 +234,14 @@ def make_flows(variant: str) -> Flows:
     return Flows(seq, mapped, empty, timer)
 
 
-def run_once(flows: Flows, shape: str, variant: str, workdir: Path, tasks: int = TASKS) -> Run:
+def run_once(
+    flows: Flows,
+    shape: str,
+    variant: str,
+    workdir: Path,
+    tasks: int = TASKS,
+    probe: SpeedProbe | None = None,
+) -> Run:
     from yprov_prefect import settle as finish_flow_ends
 
     finish_flow_ends()  # the previous run's end (API reads, artifact) works in its folder
@@ -171,16 +249,20 @@ def run_once(flows: Flows, shape: str, variant: str, workdir: Path, tasks: int =
     flows.timer.durations.clear()
     gc.collect()  # a full collection now, not in the flow: see the module's docstring
     full0, steal0 = FULL_COLLECTIONS.count, steal_s()
+    began = time.monotonic()
     t0 = time.perf_counter()
     if shape == "empty":
         loop, flow_run_id = flows.empty()
     else:
         loop, flow_run_id = getattr(flows, shape)(tasks)
     run = Run(wall_s=time.perf_counter() - t0, loop_s=loop)
+    ended = time.monotonic()
     run.full_collections = FULL_COLLECTIONS.count - full0
     steal1 = steal_s()
     run.steal_s = None if steal0 is None or steal1 is None else steal1 - steal0
     run.settle_s = settle(flow_run_id, 0 if shape == "empty" else tasks)
+    if probe is not None:  # after the wait: the probe has written the flow's last samples
+        run.probe_s = probe.mean_during(began, ended)
     if shape == "seq":
         run.fn_s = list(flows.timer.durations)
     if variant == "prov" and tasks == TASKS:
@@ -237,7 +319,11 @@ def inspect_document(workdir: Path, run: Run) -> None:
 
 
 def measure(
-    flows: dict[str, Flows], shapes: tuple[str, ...], reps: int, workdir: Path
+    flows: dict[str, Flows],
+    shapes: tuple[str, ...],
+    reps: int,
+    workdir: Path,
+    probe: SpeedProbe | None = None,
 ) -> dict[tuple[str, str], list[Run]]:
     runs: dict[tuple[str, str], list[Run]] = {(s, v): [] for s in shapes for v in VARIANTS}
     for rep in range(reps):
@@ -245,14 +331,15 @@ def measure(
             # alternate which variant goes first, so that neither always follows the other
             order = VARIANTS if rep % 2 == 0 else VARIANTS[::-1]
             for variant in order:
-                run = run_once(flows[variant], shape, variant, workdir)
+                run = run_once(flows[variant], shape, variant, workdir, probe=probe)
                 runs[shape, variant].append(run)
                 fn = f"  fn median {1e6 * median(run.fn_s):6.1f} us" if run.fn_s else ""
                 steal = "" if run.steal_s is None else f"  steal {1e3 * run.steal_s:4.0f} ms"
+                speed = "" if run.probe_s is None else f"  probe {1e3 * run.probe_s:5.2f} ms"
                 print(
                     f"  rep {rep + 1}/{reps} {shape:5s} {variant:5s} "
                     f"wall {run.wall_s:6.3f} s  loop {run.loop_s:6.3f} s{fn}  "
-                    f"gc2 {run.full_collections}{steal}  "
+                    f"gc2 {run.full_collections}{steal}{speed}  "
                     f"(server settled {run.settle_s:5.2f} s later)",
                     flush=True,
                 )
@@ -286,9 +373,13 @@ def report(runs: dict[tuple[str, str], list[Run]], shapes: tuple[str, ...]) -> N
     print_table([*headers, "loop s", "settle s"], rows)
 
 
-def added_per_task(runs: dict[tuple[str, str], list[Run]], shape: str, attr: str) -> str:
-    plains = [getattr(r, attr) for r in runs[shape, "plain"]]
-    provs = [getattr(r, attr) for r in runs[shape, "prov"]]
+def added_per_task(
+    runs: dict[tuple[str, str], list[Run]], shape: str, attr: str, fast: float | None = None
+) -> str:
+    """The verdicts on one measure (`attr`) of one shape; with `fast` (the speed probe's loop in
+    a fast stretch), on each flow's figure divided by its probe factor (see `SpeedProbe`)."""
+    plains = [_at_speed(r, attr, fast) for r in runs[shape, "plain"]]
+    provs = [_at_speed(r, attr, fast) for r in runs[shape, "prov"]]
     plain, prov = median(plains), median(provs)
     added_ms = 1e3 * (prov - plain) / TASKS
     ok = "met" if added_ms <= ADDED_MS_TARGET else "MISSED"
@@ -297,6 +388,31 @@ def added_per_task(runs: dict[tuple[str, str], list[Run]], shape: str, attr: str
         f"added {added_ms:+.3f} ms/task (target <= {ADDED_MS_TARGET:g}: {ok}); "
         f"ratio {verdict(prov / plain, RATIO_TARGET, at_most=True)}, "
         f"95 % bootstrap interval {low:.3f}..{high:.3f}"
+    )
+
+
+def _at_speed(run: Run, attr: str, fast: float | None) -> float:
+    figure: float = getattr(run, attr)
+    if fast is None:
+        return figure
+    if run.probe_s is None:
+        return float("nan")
+    return figure / (run.probe_s / fast)
+
+
+def speed_adjusted(runs: dict[tuple[str, str], list[Run]], shape: str, fast: float) -> str:
+    """How much the probe's adjustment narrows the plain flows' spread (its evidence), and the
+    probe factors the flows of each variant met (equal draws: neither variant was favoured)."""
+    raw = [r.wall_s for r in runs[shape, "plain"]]
+    adjusted = [_at_speed(r, "wall_s", fast) for r in runs[shape, "plain"]]
+    factors = {
+        v: median([r.probe_s / fast for r in runs[shape, v] if r.probe_s is not None])
+        for v in VARIANTS
+    }
+    return (
+        f"plain walls spread (max/min) {max(raw) / min(raw):.2f} raw, "
+        f"{max(adjusted) / min(adjusted):.2f} at fast speed; median probe factor "
+        f"plain {factors['plain']:.2f}, prov {factors['prov']:.2f}"
     )
 
 
@@ -313,8 +429,11 @@ def paired(runs: dict[tuple[str, str], list[Run]], shape: str) -> str:
     )
 
 
-def report_targets(runs: dict[tuple[str, str], list[Run]], shapes: tuple[str, ...]) -> bool:
-    """The verdicts and the figures behind them; True when every target is met."""
+def report_targets(
+    runs: dict[tuple[str, str], list[Run]], shapes: tuple[str, ...], fast: float | None = None
+) -> bool:
+    """The verdicts and the figures behind them; True when every target is met (as measured;
+    with `fast`, the same verdicts at the fast speed follow)."""
     print()
     lines = {}
     for shape in (s for s in shapes if s != "empty"):
@@ -324,6 +443,12 @@ def report_targets(runs: dict[tuple[str, str], list[Run]], shapes: tuple[str, ..
         lines[f"{shape}, loop of task runs only        "] = added_per_task(runs, shape, "loop_s")
     for label, line in lines.items():
         print(f"{label}: {line}")
+    if fast is not None:
+        print("at the fast speed (each flow's time divided by its speed probe factor):")
+        for shape in (s for s in shapes if s != "empty"):
+            for label, attr in (("flow wall", "wall_s"), ("loop     ", "loop_s")):
+                print(f"{shape}, {label} at fast speed: {added_per_task(runs, shape, attr, fast)}")
+            print(f"{shape}, speed probe: {speed_adjusted(runs, shape, fast)}")
     for shape in (s for s in shapes if s != "empty"):
         print(f"{shape}, paired: {paired(runs, shape)}")
     fixed = median([r.wall_s for r in runs["empty", "prov"]]) - median(
@@ -436,9 +561,14 @@ def main() -> None:
                     for shape in SHAPES:
                         run_once(flows[variant], shape, variant, workdir, tasks=5)
                 print(f"{reps} repetition(s) per variant, interleaved", flush=True)
-                runs = measure(flows, shapes, reps, workdir)
+                probe = SpeedProbe(root)
+                try:
+                    runs = measure(flows, shapes, reps, workdir, probe)
+                    fast = probe.fast()
+                finally:
+                    probe.close()
                 report(runs, shapes)
-                met = report_targets(runs, shapes)
+                met = report_targets(runs, shapes, fast)
                 if not met and args.quick:
                     print("\n(a target is missed: the full mode profiles one prov seq flow)")
                 elif not met:
