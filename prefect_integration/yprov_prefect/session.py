@@ -123,7 +123,7 @@ class ActiveTasks:
             thread = self._threads.get(thread_id)
             if thread is None:
                 thread = self._threads[thread_id] = _Overlap()
-            return Ticket(self._process.enter(), thread.enter(), thread_id)
+            return _new_ticket((self._process.enter(), thread.enter(), thread_id))
 
     @contextmanager
     def environment(self) -> Iterator[int]:
@@ -135,11 +135,17 @@ class ActiveTasks:
     def leave(self, ticket: Ticket) -> Overlaps:
         with self._lock:
             thread = self._threads[ticket.thread_id]
-            overlaps = Overlaps(self._process.leave(ticket.process), thread.leave(ticket.thread))
+            others = (self._process.leave(ticket.process), thread.leave(ticket.thread))
+            overlaps = _new_overlaps(others)
             if thread.running == 0:
                 del self._threads[ticket.thread_id]
             return overlaps
 
+
+# Named tuples made as `_make` makes them, without their Python-level `__new__` (a call each,
+# on every task's path).
+_new_ticket = functools.partial(tuple.__new__, Ticket)
+_new_overlaps = functools.partial(tuple.__new__, Overlaps)
 
 ACTIVE = ActiveTasks()
 

@@ -12,6 +12,7 @@ record when it ends.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import threading
@@ -146,8 +147,11 @@ class _Attempt:
             if flow is not None or session.reachable(run_dir)
             else session.kept_dir(run_dir.name)
         )
-        key = _attempt_key(context.task_run)
-        series = SeriesPlan(_SeriesPath(here, key), config.series_after_s)
+        run = context.task_run
+        # The attempt's name: its task run's name (`train-4f2`) and attempt, which name its
+        # tracking folder and its time-series file.
+        key = f"{run.name}-{run.run_count or 1}"
+        series = _new_series_plan((_SeriesPath(here, key), config.series_after_s))
         measure = TaskMeasure.start(str(next(_WATCH_IDS)), series, config, flow)
         channel = StepChannel.lazy(here, key, measure.t0)
         attempt = cls(
@@ -201,11 +205,16 @@ class _Attempt:
                 self.channel.leave(token)
 
     def _journal(self) -> None:
-        hasher = session.hasher()
+        hasher = self.flow.recorder.hasher if self.flow is not None else session.hasher()
         usage = self.measure.stop_later(hasher)
         try:
-            tracked = _collected(self.channel, self.redactor, self.config)
-            if self.flow is not None and tracked is None and self._plain_outcome():
+            channel = self.channel
+            tracked = _collected(channel, self.redactor, self.config) if channel.opened else None
+            outcome = self.outcome
+            plain = outcome.error is None and (
+                not outcome.has_result or type(outcome.result) in _PLAIN
+            )
+            if self.flow is not None and tracked is None and plain:
                 self.context = _Context.of(self.context)  # Prefect's own may be freed now
                 later = _Later(self, usage, hasher, time.time_ns(), _thread_attributes())
                 self.flow.recorder.record_later(later.build)
@@ -222,10 +231,6 @@ class _Attempt:
                 self.context, self.parameters, self.redactor, self.config, self.flow, hasher
             )
         return self.args
-
-    def _plain_outcome(self) -> bool:
-        outcome = self.outcome
-        return outcome.error is None and (not outcome.has_result or type(outcome.result) in _PLAIN)
 
 
 _PLAIN = adapter.PLAIN_TYPES  # see `_Attempt`
@@ -258,10 +263,16 @@ class _Context(NamedTuple):
         """Read in the task's thread: references only (the inputs are Prefect's small
         `TaskRunResult`s, which it does not change once the run has begun)."""
         run = context.task_run
-        light = _TaskRun(
-            run.id, run.flow_run_id, run.name, run.task_key, run.run_count, run.task_inputs
+        light = _new_task_run(
+            (run.id, run.flow_run_id, run.name, run.task_key, run.run_count, run.task_inputs)
         )
-        return cls(context.task, light, context.parameters)
+        return tuple.__new__(cls, (context.task, light, context.parameters))
+
+
+# Named tuples made as `_make` makes them, without their Python-level `__new__` (a call more
+# on every task's path).
+_new_task_run = functools.partial(tuple.__new__, _TaskRun)
+_new_series_plan = functools.partial(tuple.__new__, SeriesPlan)
 
 
 @dataclass
@@ -324,12 +335,6 @@ class _SeriesPath:
         return os.path.join(self.run_dir, "series", safe(self.key) + ".csv")
 
     __str__ = __fspath__
-
-
-def _attempt_key(run: Any) -> str:
-    """The attempt's name: its task run's name (`train-4f2`) and attempt, which name its tracking
-    folder and its time-series file."""
-    return f"{run.name}-{run.run_count or 1}"
 
 
 @contextmanager

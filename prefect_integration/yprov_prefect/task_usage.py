@@ -59,8 +59,12 @@ class TaskMeasure:
         ticket = session.ACTIVE.enter()
         try:
             own = flow is None and ticket.alone and reset_peak_rss()
-            watch = Watch(session.monitor(config, flow), watch_id, _guard(config, flow), series)
-            watch.start([process_id()])
+            if flow is not None:  # the flow's process: its sampler client and guard, at hand
+                watch = Watch(flow.monitor, watch_id, flow.guard, series)
+                watch.start([flow.pid])
+            else:
+                watch = Watch(session.monitor(config, flow), watch_id, _guard(config, flow), series)
+                watch.start([process_id()])
         except BaseException:
             session.ACTIVE.leave(ticket)  # else every later task here would count it as running
             raise

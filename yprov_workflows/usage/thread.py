@@ -8,36 +8,29 @@ step had the process to itself.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import re
 import resource
 import threading
 from typing import Any, NamedTuple
 
-from yprov_workflows.environment import process_id
 from yprov_workflows.usage.process import IO_FIELDS
 
 
 class _IoFile:
-    """This thread's `/proc/thread-self/io`, opened once: each read is one `pread`, made with the
-    GIL held (`_pread_holding_gil`): `os.pread` lets the GIL go, and with Prefect's busy threads
-    taking it the read cost about 150 us instead of 2. Its arguments are made once (a ctypes call
-    that converts them costs microseconds more in a task's thread, whose caches Prefect's code
-    left cold). Closed when the thread ends (its thread-local storage is dropped)."""
+    """This thread's `/proc/thread-self/io`, opened once: each read (`_thread_io`) is one `pread`,
+    made with the GIL held (`_pread_holding_gil`): `os.pread` lets the GIL go, and with Prefect's
+    busy threads taking it the read cost about 150 us instead of 2. Its arguments are made once
+    (a ctypes call that converts them costs microseconds more in a task's thread, whose caches
+    Prefect's code left cold). Closed when the thread ends (its thread-local storage is dropped)
+    and, in a forked child, forgotten at the fork (`_forget_io_file`): the child must not read
+    its parent's thread."""
 
     def __init__(self) -> None:
-        self.pid = process_id()  # a forked child must not read its parent's thread
         self.fd = os.open("/proc/thread-self/io", os.O_RDONLY)
         self.buffer = ctypes.create_string_buffer(_IO_SIZE)
         self.arguments = (ctypes.c_int(self.fd), self.buffer, _IO_SIZE_ARG, _OFFSET_0)
-
-    def read(self) -> bytes:
-        if _PREAD is None:
-            return os.pread(self.fd, _IO_SIZE, 0)
-        size = _PREAD(*self.arguments)
-        if size < 0:
-            raise OSError(ctypes.get_errno(), "pread of /proc/thread-self/io failed")
-        return self.buffer.raw[:size]  # `ctypes.string_at` is a Python function: a call more
 
     def __del__(self) -> None:
         os.close(self.fd)
@@ -59,18 +52,31 @@ def _pread_holding_gil() -> Any:
 
 _PREAD = _pread_holding_gil()
 _local = threading.local()
+
+
+def _forget_io_file() -> None:
+    """In a forked child (only the forking thread lives on): its thread's file is the parent's."""
+    _local.io_file = None
+
+
+os.register_at_fork(after_in_child=_forget_io_file)
 _IO_LINE = re.compile(rb"^(%s): (\d+)$" % b"|".join(k.encode() for k in IO_FIELDS), re.MULTILINE)
 _IO_NAMES = {theirs.encode(): ours for theirs, ours in IO_FIELDS.items()}
 
 
 def _thread_io() -> bytes:
     """This thread's `/proc/thread-self/io` as read (parsed only at the end, `_io_counts`);
-    empty where it cannot be read."""
+    empty where it cannot be read. One function, no method call: it runs twice per task."""
     try:
         io_file = getattr(_local, "io_file", None)
-        if io_file is None or io_file.pid != process_id():
+        if io_file is None:
             io_file = _local.io_file = _IoFile()
-        return io_file.read()
+        if _PREAD is None:
+            return os.pread(io_file.fd, _IO_SIZE, 0)
+        size = _PREAD(*io_file.arguments)
+        if size < 0:
+            raise OSError(ctypes.get_errno(), "pread of /proc/thread-self/io failed")
+        return io_file.buffer.raw[:size]  # `ctypes.string_at` is a Python function: a call more
     except OSError:
         return b""
 
@@ -88,12 +94,19 @@ class Sample(NamedTuple):
 
 
 def _sample() -> Sample:
-    return Sample(
-        resource.getrusage(resource.RUSAGE_THREAD),
-        resource.getrusage(resource.RUSAGE_SELF),
-        resource.getrusage(resource.RUSAGE_CHILDREN),
-        _thread_io(),
+    return _new_sample(
+        (
+            resource.getrusage(resource.RUSAGE_THREAD),
+            resource.getrusage(resource.RUSAGE_SELF),
+            resource.getrusage(resource.RUSAGE_CHILDREN),
+            _thread_io(),
+        )
     )
+
+
+# A `Sample` made as `Sample._make` makes it, without the Python-level `__new__` of a named
+# tuple (a call per sample, two samples per task).
+_new_sample = functools.partial(tuple.__new__, Sample)
 
 
 def _cpu(before: resource.struct_rusage, after: resource.struct_rusage) -> tuple[float, float]:
