@@ -209,7 +209,8 @@ class _Attempt:
         usage = self.measure.stop_later(hasher)
         try:
             channel = self.channel
-            tracked = _collected(channel, self.redactor, self.config) if channel.opened else None
+            opened = channel.opened
+            tracked = _collected(channel, hasher, self.redactor, self.config) if opened else None
             outcome = self.outcome
             plain = outcome.error is None and (
                 not outcome.has_result or type(outcome.result) in _PLAIN
@@ -377,15 +378,16 @@ def _in_run(folder: str, channel: StepChannel) -> bool:
     return Path(folder).parent == channel.run_dir / TRACKING
 
 
-def _collected(channel: StepChannel, redactor: Redactor, config: Settings) -> Tracked | None:
-    """What the body logged; None when it logged nothing (no folder: nothing to read)."""
-    if not channel.opened:
-        return None
+def _collected(
+    channel: StepChannel, hasher: FileHasher, redactor: Redactor, config: Settings
+) -> Tracked:
+    """What the body logged, from the channel's folder (the caller asks only when the channel
+    was opened: a body that logged nothing has no folder to read)."""
 
     def report(problem: Exception, what: str) -> None:
         session.report(problem, what, config)
 
-    return channel.collect(session.hasher(), redactor, report=report)
+    return channel.collect(hasher, redactor, report=report)
 
 
 def _journal(step: StepRecord, attempt: _Attempt) -> None:

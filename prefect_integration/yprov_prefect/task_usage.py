@@ -59,12 +59,13 @@ class TaskMeasure:
         ticket = session.ACTIVE.enter()
         try:
             own = flow is None and ticket.alone and reset_peak_rss()
-            if flow is not None:  # the flow's process: its sampler client and guard, at hand
-                watch = Watch(flow.monitor, watch_id, flow.guard, series)
-                watch.start([flow.pid])
-            else:
-                watch = Watch(session.monitor(config, flow), watch_id, _guard(config, flow), series)
-                watch.start([process_id()])
+            if flow is not None:  # the flow's process: the run's sampler client, guard and pid
+                monitor, guard, pid = flow.monitor, flow.guard, flow.pid
+            else:  # a worker process: its own sampler client, a guard for this task
+                monitor, guard = session.monitor(config, None), _worker_guard(config)
+                pid = process_id()
+            watch = Watch(monitor, watch_id, guard, series)
+            watch.start([pid])
         except BaseException:
             session.ACTIVE.leave(ticket)  # else every later task here would count it as running
             raise
@@ -98,10 +99,10 @@ class TaskMeasure:
         return with_sampled(_usage(self.meter.figures(end), overlaps, own), summary, series)
 
 
-def _guard(config: Settings, flow: session.FlowRecording | None) -> Guard:
-    """Sampling failures reported to the flow run (`flow`), also from the batch writer: the
-    run's guard, made once (`FlowRecording.guard`); in a worker process, one for this task."""
-    return flow.guard if flow is not None else functools.partial(session.guarded, config=config)
+def _worker_guard(config: Settings) -> Guard:
+    """Sampling failures of a task in a worker process, reported there (in the flow's process
+    the run's own guard, `FlowRecording.guard`, reports them to the flow run)."""
+    return functools.partial(session.guarded, config=config)
 
 
 def _usage(figures: dict[str, int | float], overlaps: session.Overlaps, own_process: bool) -> Usage:
