@@ -41,16 +41,24 @@ class DocumentBuilder:
         self.latest: dict[str, str] = {}  # step key -> activity of its last attempt
         # Caches: each attribute name and identifier is made once (and its text shared by every
         # element that has it); a step's start and end are turned into text once each.
-        self.attribute_names: dict[tuple[str, str], str] = {}
+        self.attribute_names: dict[str, dict[str, str]] = {}  # prefix -> key -> name
         self._artifacts: dict[tuple[str, str | None], str] = {}
         self.param_ids: dict[tuple[str, type, str], str] = {}
-        self._times: tuple[tuple[object, str], ...] = ((None, ""), (None, ""))
+        self._times: dict[int, tuple[datetime, str]] = {}  # by id(): each value is kept
+
+    def names(self, prefix: str) -> dict[str, str]:
+        """The attribute names made under `prefix` (`ywf:`...), by key (see `name`)."""
+        found = self.attribute_names.get(prefix)
+        if found is None:
+            found = self.attribute_names[prefix] = {}
+        return found
 
     def name(self, prefix: str, key: str) -> str:
         """The attribute name `prefix` + `key`, with `key` made safe (`prefix`: `ywf:`...)."""
-        found = self.attribute_names.get((prefix, key))
+        names = self.names(prefix)
+        found = names.get(key)
         if found is None:
-            found = self.attribute_names[(prefix, key)] = prefix + V.safe(key)
+            found = names[key] = prefix + V.safe(key)
         return found
 
     def artifact(self, path: str, sha256: str | None) -> str:
@@ -60,13 +68,13 @@ class DocumentBuilder:
         return found
 
     def time(self, value: datetime) -> str:
-        """`value` in ISO 8601; the last two times asked for are remembered (by identity: two
-        equal times in different zones have different texts)."""
-        for known, text in self._times:
-            if known is value:
-                return text
+        """`value` in ISO 8601, made once per datetime object (by identity: two equal times in
+        different zones have different texts; the object is kept, so its id is not reused)."""
+        known = self._times.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
         text = value.isoformat()
-        self._times = ((value, text), self._times[0])
+        self._times[id(value)] = (value, text)
         return text
 
     def element(self, kind: str, ident: str, attrs: Attrs) -> str:
@@ -129,16 +137,21 @@ SUMMED = ("cpu_total_s", "read_bytes", "write_bytes", "gpu_energy_j", "cpu_energ
 
 
 def _totals(steps: list[StepRecord]) -> Attrs:
-    """The run's totals over its steps' usage: sums, and the largest peak RSS."""
-    totals: Attrs = {}
-    for name in SUMMED:
-        values = [_number(s.usage.figures.get(name)) for s in steps]
-        known = [v for v in values if v is not None]
-        if known:
-            totals[f"ywf:total_{name}"] = round(sum(known), 6)
-    peaks = [_number(s.usage.figures.get("max_rss_bytes")) for s in steps]
-    if any(p is not None for p in peaks):
-        totals["ywf:max_step_rss_bytes"] = max(p for p in peaks if p is not None)
+    """The run's totals over its steps' usage: sums, and the largest peak RSS (one pass)."""
+    known: dict[str, list[float | int]] = {name: [] for name in SUMMED}
+    peak: float | int | None = None
+    for step in steps:
+        figures = step.usage.figures
+        for name in SUMMED:
+            value = _number(figures.get(name))
+            if value is not None:
+                known[name].append(value)
+        rss = _number(figures.get("max_rss_bytes"))
+        if rss is not None and (peak is None or rss > peak):
+            peak = rss
+    totals: Attrs = {f"ywf:total_{n}": round(sum(v), 6) for n, v in known.items() if v}
+    if peak is not None:
+        totals["ywf:max_step_rss_bytes"] = peak
     return totals
 
 
@@ -492,9 +505,11 @@ def _put_prefixed(
 ) -> None:
     """`values` written into `attrs` under the names `prefix` + safe key (made once per
     document: `prefix` ends in its separator, `ywf:` or `ywf:missing_`)."""
-    names = builder.attribute_names
+    if not values:
+        return
+    names = builder.names(prefix)
     for key, value in values.items():
-        attrs[names.get((prefix, key)) or builder.name(prefix, key)] = value
+        attrs[names.get(key) or builder.name(prefix, key)] = value
 
 
 def _step_plan(builder: DocumentBuilder, step: StepRecord) -> str:
@@ -604,7 +619,7 @@ def _new_param_entity(
     builder: DocumentBuilder, name: str, value: Value, info: ValueRecord | None, key: str
 ) -> str:
     attrs: Attrs = {"prov:type": "ywf:Parameter", "prov:label": name, "prov:value": _typed(value)}
-    identity = json.dumps(value)
+    identity = int.__repr__(value) if type(value) is int else json.dumps(value)  # the same text
     if info is not None:
         attrs.update(_value_attrs(info))
         identity += info.digest or f"/{key}"

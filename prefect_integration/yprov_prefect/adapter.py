@@ -41,12 +41,14 @@ def sort_arguments(
     found = Arguments()
     for name, value in parameters.items():
         inputs = task_inputs.get(name)
-        upstream = _task_run_ids(inputs) if inputs else []
-        found.upstream += [(name, key) for key in upstream]
+        upstream = _task_run_ids(inputs) if inputs else None
+        if upstream:
+            found.upstream += [(name, key) for key in upstream]
         paths = paths_in(value)
-        records = [hasher.record(p) for p in paths]
-        found.files += [r for r in records if r.kind != "missing"]  # to be written: no input
-        if not paths and not upstream:
+        if paths:
+            records = [hasher.record(p) for p in paths]
+            found.files += [r for r in records if r.kind != "missing"]  # to be written: no input
+        elif not upstream:
             _add_value(found, name, value, redactor)
     waited = task_inputs.get("wait_for")
     found.informed_by = _task_run_ids(waited) if waited else []

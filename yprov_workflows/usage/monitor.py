@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 ANSWER_TIMEOUT_S = 10.0
 WATCH_DELAY_S = 0.05  # steps that end sooner never reach the sampler
@@ -57,6 +57,29 @@ def unsampled(reason: str) -> Sampled:
 _SHORT = unsampled(f"the step lasted less than {WATCH_DELAY_S:g} s")  # shared: nobody changes it
 
 
+class _Watch(NamedTuple):
+    """A watch not sent yet (`Monitor.watch`); `roots` grows with `add_roots` until sent."""
+
+    t0: float
+    roots: list[int]
+    series: str | os.PathLike[str] | None  # made text when sent (`_line`)
+    series_after_s: float
+
+    def message(self, step_id: str) -> dict[str, Any]:
+        return {
+            "op": "watch",
+            "id": step_id,
+            "roots": self.roots,
+            "series": self.series,
+            "series_after_s": self.series_after_s,
+            "t0": self.t0,
+        }
+
+
+# Made as `_make` makes it, without the named tuple's Python-level `__new__` (once per step).
+_new_watch = functools.partial(tuple.__new__, _Watch)
+
+
 class Monitor:
     """Client of one sampler process; safe to share between threads."""
 
@@ -73,7 +96,7 @@ class Monitor:
         self._pipe = threading.Lock()
         self._starting = threading.Lock()  # the sender thread is started once
         self._wake = threading.Event()  # set by a watch while the sender is idle
-        self._pending: dict[str, dict[str, Any]] = {}  # watches not sent yet, by step
+        self._pending: dict[str, _Watch] = {}  # watches not sent yet, by step
         self._sender: threading.Thread | None = None
         self._idle = False  # the sender waits with nothing pending: a new watch must wake it
         self._closed = False
@@ -87,17 +110,10 @@ class Monitor:
         series: str | os.PathLike[str] | None = None,
         series_after_s: float = 0,
     ) -> None:
-        message: dict[str, Any] = {
-            "op": "watch",
-            "id": step_id,
-            "roots": list(roots),
-            "series": series,  # made text when sent (`_write`): most watches never are
-            "series_after_s": series_after_s,
-            "t0": time.monotonic(),
-        }
         if self.reason is not None or self._closed:
             return
-        self._pending[step_id] = message
+        # The message is made when sent (`_message`): most watches never are.
+        self._pending[step_id] = _new_watch((time.monotonic(), list(roots), series, series_after_s))
         if self._sender is None:
             self._start_sender()
         elif self._idle:  # else it wakes by itself within WATCH_DELAY_S: no GIL hand-off
@@ -115,7 +131,7 @@ class Monitor:
         with self._pipe:  # the sender takes a watch from `_pending` and writes it under `_pipe`
             pending = self._pending.get(step_id)
             if pending is not None:
-                pending["roots"] += pids
+                pending.roots.extend(pids)
                 return
             self._write({"op": "roots", "id": step_id, "pids": pids})
 
@@ -182,11 +198,11 @@ class Monitor:
         with self._pipe:
             now = time.monotonic()
             first: float | None = None
-            for step_id, message in list(self._pending.items()):  # a copy: tasks change it
-                if message["t0"] + WATCH_DELAY_S > now:
-                    first = message["t0"] if first is None else min(first, message["t0"])
+            for step_id, watch in list(self._pending.items()):  # a copy: tasks change it
+                if watch.t0 + WATCH_DELAY_S > now:
+                    first = watch.t0 if first is None else min(first, watch.t0)
                 elif self._pending.pop(step_id, None) is not None:  # else it just ended
-                    self._write(message)  # a sampler started now is started by this thread
+                    self._write(watch.message(step_id))  # a sampler started now: by this thread
         return first
 
     # -- the pipe ---------------------------------------------------------------------------
