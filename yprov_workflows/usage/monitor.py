@@ -112,7 +112,7 @@ class Monitor:
     ) -> None:
         if self.reason is not None or self._closed:
             return
-        # The message is made when sent (`_message`): most watches never are.
+        # The message is made when sent (`_Watch.message`): most watches never are.
         self._pending[step_id] = _new_watch((time.monotonic(), list(roots), series, series_after_s))
         if self._sender is None:
             self._start_sender()

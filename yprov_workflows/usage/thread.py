@@ -60,6 +60,8 @@ def _forget_io_file() -> None:
 
 os.register_at_fork(after_in_child=_forget_io_file)
 _IO_NAMES = {theirs.encode() + b":": ours for theirs, ours in IO_FIELDS.items()}
+_KERNEL_ORDER = [b"rchar:", b"wchar:", b"syscr:", b"syscw:", b"read_bytes:", b"write_bytes:"]
+_OURS = tuple(IO_FIELDS.values())  # read_bytes, write_bytes, read_chars, written_chars
 
 
 def _thread_io() -> bytes:
@@ -86,13 +88,14 @@ def _io_counts(text: bytes) -> dict[str, int]:
     words = text.split()
     if words[:12:2] == _KERNEL_ORDER:
         read, write, rchar, wchar = words[9], words[11], words[1], words[3]
-        return dict(zip(_OURS, map(int, (read, write, rchar, wchar)), strict=True))
+        if (read + write + rchar + wchar).isdigit():
+            return dict(zip(_OURS, map(int, (read, write, rchar, wchar)), strict=True))
     found = dict(zip(words[::2], words[1::2], strict=False))
-    return {ours: int(found[theirs]) for theirs, ours in _IO_NAMES.items() if theirs in found}
-
-
-_KERNEL_ORDER = [b"rchar:", b"wchar:", b"syscr:", b"syscw:", b"read_bytes:", b"write_bytes:"]
-_OURS = tuple(IO_FIELDS.values())  # read_bytes, write_bytes, read_chars, written_chars
+    return {
+        ours: int(found[theirs])
+        for theirs, ours in _IO_NAMES.items()
+        if theirs in found and found[theirs].isdigit()
+    }
 
 
 def _seconds(value: float) -> float:
