@@ -10,8 +10,9 @@ from yprov_workflows.values import Value
 
 
 def with_sampled(usage: Usage, sampled: Sampled, series: FileRecord | None = None) -> Usage:
-    if not sampled.figures and not sampled.sources and series is None:
-        return _with_reason(usage, sampled)
+    if _only_reasons(usage, sampled, series):  # most steps: too short to be sampled
+        missing = {**usage.missing, **sampled.missing}
+        return Usage(usage.figures, usage.source, usage.note, usage.sources, missing)
     figures: dict[str, Value] = {**usage.figures, **sampled.figures}
     sources = {**usage.sources, **sampled.sources}
     missing = {**usage.missing, **sampled.missing}
@@ -27,15 +28,11 @@ def with_sampled(usage: Usage, sampled: Sampled, series: FileRecord | None = Non
     )
 
 
-def _with_reason(usage: Usage, sampled: Sampled) -> Usage:
-    """`usage` with only the sampler's reasons for what it has not (most steps: too short to be
-    sampled): its figures kept as they are, no energy to attribute without the sampler's."""
-    missing = {**usage.missing, **sampled.missing}
-    if "cpu_package_energy_j" in usage.figures:  # not from the exact counters: the general way
-        figures = dict(usage.figures)
-        figures.update(_cpu_energy_share(figures, missing))
-        return Usage(figures, usage.source, usage.note, usage.sources, missing)
-    return Usage(usage.figures, usage.source, usage.note, usage.sources, missing)
+def _only_reasons(usage: Usage, sampled: Sampled, series: FileRecord | None) -> bool:
+    """The sampler brought nothing but reasons, and there is no energy to attribute: `usage`'s
+    figures and sources stay as they are (no copies)."""
+    nothing = not sampled.figures and not sampled.sources and series is None
+    return nothing and "cpu_package_energy_j" not in usage.figures
 
 
 def _cpu_energy_share(figures: dict[str, Value], missing: dict[str, str]) -> dict[str, Value]:

@@ -60,8 +60,6 @@ def _forget_io_file() -> None:
 
 os.register_at_fork(after_in_child=_forget_io_file)
 _IO_NAMES = {theirs.encode() + b":": ours for theirs, ours in IO_FIELDS.items()}
-_KERNEL_ORDER = [b"rchar:", b"wchar:", b"syscr:", b"syscw:", b"read_bytes:", b"write_bytes:"]
-_OURS = tuple(IO_FIELDS.values())  # read_bytes, write_bytes, read_chars, written_chars
 
 
 def _thread_io() -> bytes:
@@ -83,13 +81,8 @@ def _thread_io() -> bytes:
 
 def _io_counts(text: bytes) -> dict[str, int]:
     """Our names of the IO counters in a `/proc/.../io` text (`name: value` lines), with their
-    values, in the order of `IO_FIELDS`. The kernel writes its lines in one order: read there
-    when they are where it puts them (a task's two reads cost microseconds otherwise)."""
+    values, in the order of `IO_FIELDS`; a value that is not a whole number is skipped."""
     words = text.split()
-    if words[:12:2] == _KERNEL_ORDER:
-        read, write, rchar, wchar = words[9], words[11], words[1], words[3]
-        if (read + write + rchar + wchar).isdigit():
-            return dict(zip(_OURS, map(int, (read, write, rchar, wchar)), strict=True))
     found = dict(zip(words[::2], words[1::2], strict=False))
     return {
         ours: int(found[theirs])
@@ -146,36 +139,37 @@ class ThreadMeter:
 
     def figures(self, end: Sample) -> dict[str, int | float]:
         start = self._start
-        thread0, thread1 = start.thread, end.thread
-        user, system = thread1.ru_utime - thread0.ru_utime, thread1.ru_stime - thread0.ru_stime
-        figures: dict[str, int | float] = {
-            "cpu_user_s": _seconds(user),
-            "cpu_system_s": _seconds(system),
-            "cpu_total_s": _seconds(user + system),
-        }
+        figures = _cpu_figures(_OWN, start.thread, end.thread)
         if end.io:
             before, after = _io_counts(start.io), _io_counts(end.io)
             for name, value in after.items():
                 figures[name] = value - before.get(name, 0)
             if "read_chars" in figures:  # not the start's own read of the counters
                 figures["read_chars"] = int(figures["read_chars"]) - len(start.io)
-        children0, children1 = start.children, end.children
-        user = children1.ru_utime - children0.ru_utime
-        system = children1.ru_stime - children0.ru_stime
-        figures["children_cpu_user_s"] = _seconds(user)
-        figures["children_cpu_system_s"] = _seconds(system)
-        figures["children_cpu_total_s"] = _seconds(user + system)
+        figures.update(_cpu_figures(_CHILDREN, start.children, end.children))
         process0, process1 = start.process, end.process
         process = process1.ru_utime - process0.ru_utime + process1.ru_stime - process0.ru_stime
         figures["process_cpu_total_s"] = _seconds(process)
         figures["process_max_rss_bytes"] = process1.ru_maxrss * 1024
-        if children1.ru_maxrss > children0.ru_maxrss:  # `had_children`
-            figures["children_max_rss_bytes"] = children1.ru_maxrss * 1024
+        if self.had_children(end):
+            figures["children_max_rss_bytes"] = end.children.ru_maxrss * 1024
         return figures
 
     def had_children(self, end: Sample) -> bool:
         """Whether the largest child reaped grew during the step (a child of the step)."""
         return end.children.ru_maxrss > self._start.children.ru_maxrss
+
+
+_OWN = ("cpu_user_s", "cpu_system_s", "cpu_total_s")
+_CHILDREN = ("children_cpu_user_s", "children_cpu_system_s", "children_cpu_total_s")
+
+
+def _cpu_figures(
+    names: tuple[str, str, str], before: resource.struct_rusage, after: resource.struct_rusage
+) -> dict[str, int | float]:
+    """User, system and total CPU seconds between two `getrusage` readings, under `names`."""
+    user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+    return {names[0]: _seconds(user), names[1]: _seconds(system), names[2]: _seconds(user + system)}
 
 
 def reset_peak_rss() -> bool:
