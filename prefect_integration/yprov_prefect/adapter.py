@@ -105,17 +105,22 @@ def code_of(fn: Callable[..., Any]) -> Code:
     return Code("python", text=f"{fn.__module__}.{fn.__qualname__}", path=path, sha256=digest)
 
 
+def prefect_agents() -> Agents:
+    """Who and what runs a Prefect run: the user, Prefect and yprov-workflows, with versions."""
+    import prefect
+
+    return Agents(current_user(), "prefect", prefect.__version__, __version__)
+
+
 def run_start(
     flow_run: Any, flow: Any, fn: Callable[..., Any], started: datetime, config: dict[str, Value]
 ) -> RunStart:
     """The opening record of a Prefect flow run."""
-    import prefect
-
     code = code_of(fn)
     return RunStart(
         run_id=str(flow_run.id),
         started=started,
-        agents=Agents(current_user(), "prefect", prefect.__version__, __version__),
+        agents=prefect_agents(),
         workflow_path=code.path,
         workflow_sha256=file_sha256(code.path),
         workdir=os.getcwd(),

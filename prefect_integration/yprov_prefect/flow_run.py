@@ -119,15 +119,31 @@ def _close(recording: session.FlowRecording, context: Any, status: Status) -> No
     now = not _hooked(context.flow, status)
     document = recording.recorder.finish(status) if now else None
     hook = not (now or _retried(context, status))  # else no final-state hook comes
-    reported = _REPORTED.setdefault(str(context.flow_run.id), threading.Event()) if hook else None
-    work = functools.partial(_end, recording, context.flow_run.id, status, now, document, reported)
+    reported = _REPORTED.setdefault(str(context.flow_run.id), _FinalState()) if hook else None
+    closed = utcnow()  # the body has ended: no task run of this flow run starts later
+    work = functools.partial(
+        _end, recording, context.flow_run.id, status, now, document, reported, closed
+    )
     complete_later(run_dir, work, f"flow-end-{context.flow_run.id}")
 
 
-# Set by `record_final_state`, by flow run id: Prefect has reported the run's final state, and our
-# API work at the end may begin. Started before, it shared the server with that report, which
-# the flow's return waits for (a `.map` flow's server still ingests its task runs' events then).
-_REPORTED: dict[str, threading.Event] = {}
+class _FinalState:
+    """Set by `record_final_state`: Prefect has reported the run's final state, and our API work
+    at the end may begin. Started before, it shared the server with that report, which the
+    flow's return waits for (a `.map` flow's server still ingests its task runs' events then).
+    `at`: when it was set; no task run of the flow run starts after it (nor after the body
+    ended, but a task the body submitted as it ended may start a moment later)."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.at: datetime | None = None
+
+    def set(self) -> None:
+        self.at = utcnow()
+        self.event.set()
+
+
+_REPORTED: dict[str, _FinalState] = {}  # by flow run id
 FINAL_STATE_WAIT_S = 5.0  # a run whose hook never comes (a retried flow run): the API work then
 
 
@@ -155,7 +171,8 @@ def _end(
     status: Status,
     finished: bool,
     document: Path | None,
-    reported: threading.Event | None,
+    reported: _FinalState | None,
+    closed: datetime,
     written: Written,
 ) -> None:
     """In the background: the document (unless `finished` already), then the sampler stopped
@@ -172,22 +189,27 @@ def _end(
         with recording.recorder.guard("stopping the sampler"):
             recording.monitor.close()
     if reported is not None:  # the API work after Prefect's report of the final state
-        reported.wait(FINAL_STATE_WAIT_S)
+        reported.event.wait(FINAL_STATE_WAIT_S)
         _REPORTED.pop(str(flow_run_id), None)
     try:
         if document is not None:
-            _complete(recording.recorder, recording.run_dir, flow_run_id, document)
+            ended = (reported.at if reported is not None else None) or closed
+            _complete(recording.recorder, recording.run_dir, flow_run_id, document, ended)
     finally:
         recording.recorder.kept = None  # for `_complete` only: not held while the process lives
 
 
-def _complete(recorder: Recorder, run_dir: Path, flow_run_id: Any, document: Path) -> None:
+def _complete(
+    recorder: Recorder, run_dir: Path, flow_run_id: Any, document: Path, ended: datetime
+) -> None:
     """After the flow returned: the task runs the journal lacks (undecorated tasks, cache hits,
     records that did not come), the summary artifact, and, with the server gone, that Prefect's
-    final state is unknown. Our API calls share one short deadline (`FlowEndApi`)."""
+    final state is unknown. Our API calls share one short deadline (`FlowEndApi`). `ended`: when
+    Prefect had reported the final state (else when the body ended): no task run of the flow run
+    starts after it."""
     with FlowEndApi() as api:
         with recorder.guard("adding undecorated task runs"):
-            steps = list(undecorated_steps(flow_run_id, run_dir, api, recorder.kept))
+            steps = list(undecorated_steps(flow_run_id, run_dir, api, recorder.kept, ended))
             if steps:
                 _add_unrecorded(recorder, run_dir, steps)
                 assemble_to_file(run_dir, warn=session.log.warning)

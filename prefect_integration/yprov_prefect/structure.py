@@ -22,6 +22,7 @@ from uuid import UUID
 
 from yprov_prefect import session
 from yprov_prefect.api import ApiUnreachable, FlowEndApi
+from yprov_prefect.standalone import STANDALONE
 from yprov_workflows.journal import WRITERS, read_run_journal
 from yprov_workflows.records import Record, Status, StepRecord, Usage, ValueRecord
 from yprov_workflows.values import Value
@@ -37,13 +38,22 @@ _STATUS: dict[str, Status] = {
 
 
 def undecorated_steps(
-    flow_run_id: UUID, run_dir: Path, api: FlowEndApi, owner: Sequence[Record] | None = None
+    flow_run_id: UUID,
+    run_dir: Path,
+    api: FlowEndApi,
+    owner: Sequence[Record] | None = None,
+    ended: datetime | None = None,
 ) -> Iterator[StepRecord]:
     """Steps for the task runs of this flow run (and its recorded subflows) not in the journal,
     as far as the Prefect API knows them at the end of the flow (task runs reach it through
     events, a moment after they ran). `owner`: the owner journal's records, as the flow's
     recorder kept them (`Recorder.kept`): that journal is then not read back (parsing and
-    checking 200 records held the GIL for about 80 ms, while the flow's thread returned)."""
+    checking 200 records held the GIL for about 80 ms, while the flow's thread returned).
+
+    Task runs that ran outside any flow run are left out: Prefect's server files a task called
+    outside a flow after one (in the same process) under that flow run. They are those this
+    process recorded as runs of their own (`STANDALONE`) and any that started after `ended`
+    (when Prefect had reported the flow run's final state, else when its body ended)."""
     records = read_run_journal(run_dir, owner=owner).records
     steps = [r for r in records if isinstance(r, StepRecord)]
     known = {s.key for s in steps} | {str(s.attributes.get("parent_task_run_id")) for s in steps}
@@ -51,7 +61,16 @@ def undecorated_steps(
     tasks = len({s.key for s in steps if s.attributes.get("kind") != "subflow" and _is_uuid(s.key)})
     _send_prefect_events()
     for task_run in _settled_unknown_runs(flows, known, api, tasks):
-        yield _structure_step(task_run)
+        if not _outside(task_run, ended):
+            yield _structure_step(task_run)
+
+
+def _outside(task_run: Any, ended: datetime | None) -> bool:
+    """Whether a task run the server files under this flow run ran outside it (see above)."""
+    if str(task_run.id) in STANDALONE:
+        return True
+    started = task_run.start_time
+    return ended is not None and started is not None and started > ended
 
 
 def _send_prefect_events(timeout: float = 2.0) -> None:

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 from prefect.context import TaskRunContext
 
 from yprov_prefect import adapter, run_status, session
+from yprov_prefect.standalone import StandaloneRun
 from yprov_prefect.task_usage import TaskMeasure
 from yprov_workflows.environment import HOST, process_id
 from yprov_workflows.hashing import FileHasher
@@ -127,6 +128,7 @@ class _Attempt:
     outcome: Outcome
     token: Token[StepChannel | None] | None = None
     exported: AbstractContextManager[None] | None = None
+    standalone: StandaloneRun | None = None  # a task run outside any flow run: its own run
 
     @classmethod
     def begin(
@@ -141,7 +143,13 @@ class _Attempt:
         parameters = dict(context.parameters)
         later = flow is not None and _PLAIN.issuperset(map(type, parameters.values()))
         args = None if later else _arguments(context, parameters, redactor, config, flow)
-        run_dir = flow.run_dir if flow is not None else _worker_run_dir(context.task_run, config)
+        standalone = _standalone(context, code, config) if flow is None else None
+        if flow is not None:
+            run_dir = flow.run_dir
+        elif standalone is not None:
+            run_dir = standalone.run_dir
+        else:
+            run_dir = _worker_run_dir(context.task_run, config)
         here = (
             run_dir
             if flow is not None or session.reachable(run_dir)
@@ -152,7 +160,8 @@ class _Attempt:
         # tracking folder and its time-series file.
         key = f"{run.name}-{run.run_count or 1}"
         series = _new_series_plan((_SeriesPath(here, key), config.series_after_s))
-        measure = TaskMeasure.start(str(next(_WATCH_IDS)), series, config, flow)
+        caller = standalone is not None
+        measure = TaskMeasure.start(str(next(_WATCH_IDS)), series, config, flow, caller)
         channel = StepChannel.lazy(here, key, measure.t0)
         attempt = cls(
             context,
@@ -167,6 +176,7 @@ class _Attempt:
             measure,
             channel,
             Outcome(),
+            standalone=standalone,
         )
         attempt._enter_tracking()
         return attempt
@@ -314,6 +324,16 @@ def _arguments(
         return adapter.Arguments()
 
 
+def _standalone(context: Any, code: Callable[[], Code], config: Settings) -> StandaloneRun | None:
+    """The run of a task run outside any flow run (see `standalone`); None for one in a flow run
+    (in a worker process), or when the run cannot be opened (a recording problem, reported)."""
+    if context.task_run.flow_run_id is not None:
+        return None
+    with session.guarded(f"opening the run of task {context.task.name}", config):
+        return StandaloneRun.open(context, code(), config)
+    return None
+
+
 def _worker_run_dir(run: Any, config: Settings) -> Path:
     """The folder of the task's run in a process other than its flow's: the flow run's context
     carries it (`session.task_run_dir`)."""
@@ -391,6 +411,9 @@ def _collected(
 
 
 def _journal(step: StepRecord, attempt: _Attempt) -> None:
+    if attempt.standalone is not None:
+        attempt.standalone.close(step)
+        return
     if attempt.flow is not None:
         attempt.flow.recorder.record_step(step)  # the flow's open journal: no open/close per task
         return
@@ -402,14 +425,7 @@ def _journal(step: StepRecord, attempt: _Attempt) -> None:
 
 def _orphan_start(step: StepRecord) -> RunStart:
     """A flow not decorated with @prov_flow: open its journal so `yprov export` can assemble it."""
-    import prefect
-
-    from yprov_workflows import __version__
-    from yprov_workflows.environment import current_user
-    from yprov_workflows.records import Agents
-
-    agents = Agents(current_user(), "prefect", prefect.__version__, __version__)
-    return RunStart(step.run_id, step.started, agents, host=HOST)
+    return RunStart(step.run_id, step.started, adapter.prefect_agents(), host=HOST)
 
 
 def _step(
@@ -431,7 +447,8 @@ def _step(
             rewritten = {f.path for f in outputs} - {f.path for f in inputs if f in outputs}
             inputs = tuple(f for f in inputs if f.path not in rewritten)  # an output's old version
     end = _ending(context, outcome, (ended_ns - attempt.started_ns) / 1e9)
-    flow_run_id, task_run_id = str(run.flow_run_id), str(run.id)
+    task_run_id = str(run.id)
+    flow_run_id = task_run_id if run.flow_run_id is None else str(run.flow_run_id)  # standalone
     return StepRecord(
         run_id=flow_run_id,
         name=str(context.task.name),
@@ -447,8 +464,8 @@ def _step(
         upstream=tuple(args.upstream),
         informed_by=tuple(args.informed_by),
         result=result,
-        parent=flow_run_id,
-        attributes=_attributes(run, flow_run_id, task_run_id, outcome, thread_attributes),
+        parent=None if run.flow_run_id is None else flow_run_id,
+        attributes=_attributes(run, task_run_id, outcome, thread_attributes),
         code=attempt.code(),
         usage=usage,
         error=end.error,
@@ -464,18 +481,15 @@ def _ending(context: Any, outcome: Outcome, elapsed_s: float) -> run_status.Endi
 
 
 def _attributes(
-    run: Any,
-    flow_run_id: str,
-    task_run_id: str,
-    outcome: Outcome,
-    thread_attributes: dict[str, Value],
+    run: Any, task_run_id: str, outcome: Outcome, thread_attributes: dict[str, Value]
 ) -> dict[str, Value]:
     attrs: dict[str, Value] = {
         "task_key": str(run.task_key),
         "task_run_name": str(run.name),
         "task_run_id": task_run_id,
-        "flow_run_id": flow_run_id,
     }
+    if run.flow_run_id is not None:  # else a task run outside any flow run
+        attrs["flow_run_id"] = str(run.flow_run_id)
     attrs |= thread_attributes
     if outcome.extra:
         attrs |= outcome.extra

@@ -54,11 +54,14 @@ class TaskMeasure:
         series: SeriesPlan | None,
         config: Settings,
         flow: session.FlowRecording | None,
+        caller: bool = False,
     ) -> TaskMeasure:
-        """`flow`: the flow run recorded in this process, None in a worker (`session.here`)."""
+        """`flow`: the flow run recorded in this process, None in a worker (`session.here`);
+        `caller`: the process is the one that called the task outside any flow (a script's),
+        which the task shares with it, as a flow's process."""
         ticket = session.ACTIVE.enter()
         try:
-            own = flow is None and ticket.alone and reset_peak_rss()
+            own = flow is None and not caller and ticket.alone and reset_peak_rss()
             if flow is not None:  # the flow's process: the run's sampler client, guard and pid
                 monitor, guard, pid = flow.monitor, flow.guard, flow.pid
             else:  # a worker process: its own sampler client, a guard for this task
@@ -165,8 +168,9 @@ _SHARED = (
     "memory (process_max_rss_bytes) and child processes are the process's, not attributable"
 )
 _IN_FLOW = (
-    "the task ran alone in the flow's process: CPU is its thread plus the child processes it "
-    "reaped; memory (process_max_rss_bytes) is the flow process's, shared"
+    "the task ran alone in the flow's process (or the process that called it outside a flow): "
+    "CPU is its thread plus the child processes it reaped; memory (process_max_rss_bytes) is "
+    "that process's, shared"
 )
 _OWN = (
     "the task had its worker process to itself: CPU is its thread plus the child processes it "
