@@ -2,8 +2,10 @@
 
 A value becomes a `ValueRecord`: its type name, a size (length, or bytes for text and binary),
 a typed preview (the value itself for scalars, a short text otherwise) and a sha256 digest when
-computing one is cheap: scalars, text and bytes up to 1 MiB, small containers of those. A
-200,000-element list costs a `len()` and a type check, never a `repr`, pickle or hash of it.
+computing one is cheap: scalars, text and bytes up to 1 MiB, and containers and structured objects
+(dataclasses, pydantic models, attrs classes, named tuples: by their fields) made of those, nested
+to any depth, up to 100 items in all. A 200,000-element list costs a `len()` and a type check,
+never a `repr`, pickle or hash of it.
 
 Secrets: the values of secret-looking keys inside a previewed mapping are hidden (and the digest is
 that of the hidden form), a text shaped like a well-known credential is never previewed, and
@@ -17,17 +19,16 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Mapping
 from typing import Any
 
 from yprov_workflows.records import ValueRecord
 from yprov_workflows.redaction import REDACTED, Redactor, looks_like_token
+from yprov_workflows.structured import fields_of, plain_tree
 from yprov_workflows.values import Value, to_value
 
 MAX_DIGEST_BYTES = 1 << 20
 MAX_DIGEST_ITEMS = 100
 PREVIEW_CHARS = 200
-_SCALARS = (bool, int, float, str, type(None))
 
 
 def describe(value: Any, redactor: Redactor | None = None, preview: bool = True) -> ValueRecord:
@@ -47,14 +48,17 @@ def _describe(value: Any, redactor: Redactor | None) -> ValueRecord:
     if isinstance(value, os.PathLike):
         path = str(os.fspath(value))
         return ValueRecord(kind, path, None, _digest(path))
-    size = _length(value)
-    small = size is not None and size <= MAX_DIGEST_ITEMS
+    fields = fields_of(value)  # a dataclass, pydantic model, ...: described as its fields
+    size = _length(value) if fields is None else len(fields)
+    if size is None or size > MAX_DIGEST_ITEMS:
+        return ValueRecord(kind, _summary(kind, size), size, None)
+    tree = plain_tree(value, MAX_DIGEST_ITEMS)
     # Hiding also remembers secrets found at any depth, to scrub them from other text.
-    shown = redactor.hide_inside(value) if small and redactor is not None else value
-    if small and _small_plain(value):
-        text = json.dumps(shown, sort_keys=True, default=str)
-        return ValueRecord(kind, _preview(text), size, _digest(text))
-    return ValueRecord(kind, _summary(kind, size), size, None)
+    shown = redactor.hide_inside(value if tree is None else tree) if redactor is not None else tree
+    if tree is None:
+        return ValueRecord(kind, _summary(kind, size), size, None)
+    text = json.dumps(shown, sort_keys=True)
+    return ValueRecord(kind, _preview(text), size, _digest(text))
 
 
 def _scalar_json(value: bool | int | float | None) -> str:
@@ -82,11 +86,6 @@ def _describe_text(kind: str, value: str | bytes | bytearray) -> ValueRecord:
     digest = _digest(data) if len(value) <= MAX_DIGEST_BYTES else None
     preview = _preview(value) if isinstance(value, str) else f"<{len(value)} bytes>"
     return ValueRecord(kind, preview, len(value), digest)
-
-
-def _small_plain(value: Any) -> bool:
-    items = value.items() if isinstance(value, Mapping) else [(None, v) for v in value]
-    return all(isinstance(k, _SCALARS) and isinstance(v, _SCALARS) for k, v in items)
 
 
 def _length(value: Any) -> int | None:

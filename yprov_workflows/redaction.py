@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from yprov_workflows.fastjson import string_forms
+from yprov_workflows.structured import fields_of
 
 REDACTED = "[redacted]"
 SECRET_WORDS = frozenset({"token", "password", "passwd", "pwd", "secret", "key", "credential"})
@@ -115,11 +116,16 @@ class Redactor:
         return self.hide_inside(value)
 
     def hide_inside(self, value: Any, depth: int = 0) -> Any:
-        """A copy of `value` with the values of secret-looking keys hidden, at any depth."""
+        """A copy of `value` with the values of secret-looking keys hidden, at any depth. A
+        structured object (a dataclass, pydantic model, ...: `structured.fields_of`) becomes the
+        dict of its fields, hidden as a dict's keys are."""
         if not self.enabled or depth > MAX_DEPTH:
             return value
         if isinstance(value, Mapping):
             return {k: self._hide_item(k, v, depth) for k, v in value.items()}
+        fields = None if isinstance(value, _SCALARS) else fields_of(value)
+        if fields is not None:
+            return {k: self._hide_item(k, v, depth) for k, v in fields.items()}
         if isinstance(value, list | tuple) and _nested(value):
             items = [self.hide_inside(v, depth + 1) for v in value]
             return items if isinstance(value, list) else tuple(items)
@@ -135,8 +141,9 @@ class Redactor:
         """Scrub the text of `value` (each scalar inside it, for containers) from now on."""
         if depth > MAX_DEPTH or value is None or isinstance(value, bool):
             return
-        if isinstance(value, Mapping):
-            for item in value.values():
+        fields = None if isinstance(value, _SCALARS) else fields_of(value)
+        if isinstance(value, Mapping) or fields is not None:
+            for item in (value if fields is None else fields).values():
                 self.remember(item, depth + 1)
         elif isinstance(value, list | tuple | set | frozenset):
             for item in value:
@@ -216,5 +223,12 @@ class _Scrubber:
         return value
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def _nested(values: Iterable[Any]) -> bool:
-    return any(isinstance(v, Mapping | list | tuple) for v in values)
+    return any(
+        isinstance(v, Mapping | list | tuple)
+        or (not isinstance(v, _SCALARS) and fields_of(v) is not None)
+        for v in values
+    )

@@ -1,8 +1,9 @@
 """Turn arbitrary engine values into typed, JSON-safe, secret-free attribute values.
 
 Integers, floats and booleans stay numbers; everything else becomes a string. Paths, lists, dicts
-and other containers are written as JSON strings. Values whose names look secret are redacted
-(see `redaction`).
+and other containers are written as JSON strings; structured objects (dataclasses, pydantic
+models, attrs classes, named tuples) as the JSON of their fields. Values whose names look secret
+are redacted (see `redaction`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from yprov_workflows.redaction import REDACTED, Redactor, looks_secret
+from yprov_workflows.structured import fields_of
 
 Value = str | int | float | bool
 
@@ -48,6 +50,9 @@ def _jsonable(value: Any) -> Any:
         return os.fspath(value)
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
+    fields = fields_of(value)  # a dataclass, pydantic model, ...: its fields, not its repr
+    if fields is not None:
+        return {k: _jsonable(v) for k, v in fields.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_jsonable(v) for v in value]
     return str(value)

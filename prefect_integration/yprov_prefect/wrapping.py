@@ -5,6 +5,10 @@ generator, plain), so the wrapper must be of the same kind. `functools.wraps` ke
 docstring and signature; `__prefect_task_source__` keeps Prefect's task key and cache identity
 those of the user's function (two wrapped functions must not share a key).
 
+The wrapper runs in the namespace of the user's function (its `__globals__`): Prefect resolves
+the names in the annotations of the function it runs there (`from __future__ import annotations`
+makes them text; a flow's parameters are validated by a model built from them).
+
 The wrapper is invisible in tracebacks: an exception leaves it without this module's frames, so
 users see what plain Prefect shows them.
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import types
 from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import AbstractContextManager, suppress
 from types import TracebackType
@@ -33,6 +38,7 @@ def wrap(fn: Callable[..., Any], recording: Recording) -> Callable[..., Any]:
         wrapper = _coroutine(fn, recording)
     else:
         wrapper = _plain(fn, recording)
+    wrapper = _in_namespace_of(fn, wrapper)
     functools.update_wrapper(wrapper, fn)
     wrapper.__prefect_task_source__ = fn  # type: ignore[attr-defined]
     with suppress(TypeError, ValueError):  # none to find (a builtin): `inspect` finds none either
@@ -40,6 +46,17 @@ def wrap(fn: Callable[..., Any], recording: Recording) -> Callable[..., Any]:
         # at every call of the task (to bind the arguments), and would unwrap and parse it again.
         wrapper.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]
     return wrapper
+
+
+def _in_namespace_of(fn: Callable[..., Any], wrapper: Callable[..., Any]) -> Callable[..., Any]:
+    """`wrapper` with the globals of `fn` (see above). The wrappers below use no global name of
+    this module, only their closures, so they run the same in any namespace."""
+    namespace = getattr(fn, "__globals__", None)
+    if not isinstance(namespace, dict) or not isinstance(wrapper, types.FunctionType):
+        return wrapper
+    return types.FunctionType(
+        wrapper.__code__, namespace, wrapper.__name__, wrapper.__defaults__, wrapper.__closure__
+    )
 
 
 class _Invisible:
@@ -64,15 +81,21 @@ class _Invisible:
 
 
 def _user_frames(tb: TracebackType | None) -> TracebackType | None:
-    """The traceback from the first frame that is not this module's (the wrapper's) on."""
-    while tb is not None and tb.tb_frame.f_globals.get("__name__") == __name__:
+    """The traceback from the first frame whose code is not this module's (the wrapper's) on:
+    known by its file, since the wrapper runs in the user's namespace."""
+    while tb is not None and tb.tb_frame.f_code.co_filename == _THIS_FILE:
         tb = tb.tb_next
     return tb
 
 
+_THIS_FILE = _user_frames.__code__.co_filename
+
+
 def _plain(fn: Callable[..., Any], recording: Recording) -> Callable[..., Any]:
+    invisible = _Invisible
+
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with _Invisible(recording) as outcome:
+        with invisible(recording) as outcome:
             result = fn(*args, **kwargs)
             outcome.set(result)
             return result
@@ -81,8 +104,10 @@ def _plain(fn: Callable[..., Any], recording: Recording) -> Callable[..., Any]:
 
 
 def _coroutine(fn: Callable[..., Any], recording: Recording) -> Callable[..., Any]:
+    invisible = _Invisible
+
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with _Invisible(recording) as outcome:
+        with invisible(recording) as outcome:
             result = await fn(*args, **kwargs)
             outcome.set(result)
             return result
@@ -91,9 +116,11 @@ def _coroutine(fn: Callable[..., Any], recording: Recording) -> Callable[..., An
 
 
 def _generator(fn: Callable[..., Any], recording: Recording) -> Callable[..., Any]:
+    invisible, counted = _Invisible, _Counted
+
     def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
-        with _Invisible(recording) as outcome:
-            items = _Counted(fn(*args, **kwargs))
+        with invisible(recording) as outcome:
+            items = counted(fn(*args, **kwargs))
             returned = yield from items  # send, throw and close reach the user's generator
             outcome.extra["items_yielded"] = items.count
             return returned  # Prefect's result (`StopIteration.value`), as without us
@@ -130,8 +157,10 @@ class _Counted:
 
 
 def _async_generator(fn: Callable[..., Any], recording: Recording) -> Callable[..., Any]:
+    invisible = _Invisible
+
     async def wrapper(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        with _Invisible(recording) as outcome:
+        with invisible(recording) as outcome:
             count = 0
             async for item in fn(*args, **kwargs):
                 count += 1

@@ -6,6 +6,7 @@ its decorators holds for ours (the behaviour, not our wrapper's internals)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import logging
 import pickle
@@ -22,6 +23,11 @@ from prefect.utilities.hashing import file_hash
 
 from yprov_prefect import prov_flow, prov_task
 from yprov_workflows.testing import RunDocument
+
+
+@dataclasses.dataclass
+class EarlyPoint:
+    x: int
 
 
 def latest(workdir: Path) -> RunDocument:
@@ -248,3 +254,34 @@ def test_a_generators_traceback_shows_no_frame_of_ours(workdir: Path) -> None:
     with pytest.raises(ValueError) as caught:
         list(breaks.fn(1))
     _assert_users_traceback("".join(traceback.format_exception(caught.value)))
+
+
+@prov_flow
+def typed_by_module_classes(early: EarlyPoint, late: LatePoint) -> int:
+    """Annotations are text here (PEP 563); `LatePoint` is defined after the flow."""
+    return early.x + late.x
+
+
+@prov_task
+def typed_task(point: LatePoint) -> int:
+    return point.x
+
+
+@prov_flow
+def calls_typed_task(point: LatePoint) -> int:
+    return typed_task(point)
+
+
+@dataclasses.dataclass
+class LatePoint:
+    x: int
+
+
+def test_parameters_typed_by_the_users_classes_under_pep_563(workdir: Path) -> None:
+    """Prefect validates a flow's parameters with a model built from its annotations, resolved
+    in the namespace of the function it runs: with `from __future__ import annotations` the
+    flow failed (`... is not fully defined`) when that function was our wrapper."""
+    assert typed_by_module_classes(EarlyPoint(1), LatePoint(2)) == 3
+    assert typed_by_module_classes({"x": 1}, {"x": 5}) == 6  # coerced by the model, as with @flow
+    assert calls_typed_task(LatePoint(4)) == 4
+    assert latest(workdir).run["ywf:status"] == "completed"

@@ -4,9 +4,12 @@ never reach the journal or the document; result previews can be switched off."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
+import pydantic
 import pytest
 
 from yprov_prefect import prov_flow, prov_task
@@ -81,3 +84,53 @@ def test_result_previews_can_be_switched_off(
     run.assert_valid()
     (result,) = [e for e in run.doc["entity"].values() if e.get("prov:label") == "result of answer"]
     assert "prov:value" not in result and result["ywf:type"] == "dict" and result["ywf:size"] == 1
+
+
+@dataclass
+class Credentials:
+    user: str
+    api_key: str
+
+
+class Warehouse(pydantic.BaseModel):
+    host: str
+    password: str
+    pool: dict[str, int] = {"size": 4}
+
+
+@prov_task
+def load_with(creds: Credentials, warehouse: Warehouse) -> Credentials:
+    return Credentials(creds.user, "returned-key-5150")
+
+
+@prov_flow
+def structured_flow(creds: Credentials, warehouse: Warehouse) -> str:
+    return load_with(creds, warehouse).user
+
+
+def test_dataclass_and_pydantic_parameters_show_their_fields_and_hide_secret_ones(
+    workdir: Path,
+) -> None:
+    """A flow parameter typed by a pydantic model (or a dataclass) was written as its repr,
+    secret fields in clear; a task argument of that kind was only its type name."""
+    secrets = ("dc-key-3141", "wh-pw-2718", "returned-key-5150")
+    creds = Credentials("alice", "dc-key-3141")
+    assert structured_flow(creds, Warehouse(host="db", password="wh-pw-2718")) == "alice"
+    written = _written(workdir)
+    assert not [s for s in secrets if s in written]
+    run = RunDocument.latest(workdir)
+    run.assert_valid()
+    assert json.loads(run.run["config:creds"]) == {"api_key": "[redacted]", "user": "alice"}
+    assert json.loads(run.run["config:warehouse"]) == {
+        "host": "db",
+        "password": "[redacted]",
+        "pool": {"size": 4},
+    }
+    (step,) = run.steps("load_with")
+    params = run.params_of(step)
+    assert json.loads(params["creds"]) == {"api_key": "[redacted]", "user": "alice"}
+    assert json.loads(params["warehouse"])["password"] == "[redacted]"
+    (result,) = [
+        e for e in run.doc["entity"].values() if e.get("prov:label") == "result of load_with"
+    ]
+    assert json.loads(result["prov:value"]) == {"api_key": "[redacted]", "user": "alice"}

@@ -6,13 +6,32 @@ from pathlib import Path
 
 from smk_helpers import latest, snakemake, write_workflow
 
-SECRETS = ("sk-LIVE-abc", "nestedpw-777", "sk-cli-XYZ789", "envsecret-99999", "pin-31337x")
+SECRETS = (
+    "sk-LIVE-abc",
+    "nestedpw-777",
+    "sk-cli-XYZ789",
+    "envsecret-99999",
+    "pin-31337x",
+    "dc-pw-4545",
+)
 
 SNAKEFILE = """
+from dataclasses import dataclass
+
 configfile: "config.yaml"
 
+@dataclass
+class Login:
+    user: str
+    password: str
+
 rule all:
-    input: "hashed.txt", "failed.txt", "raised.txt"
+    input: "hashed.txt", "failed.txt", "raised.txt", "structured.txt"
+
+rule structured:
+    output: "structured.txt"
+    params: login=Login("bob", "dc-pw-4545")
+    shell: "echo {params.login.user} > {output}"
 
 rule hashed:
     output: "hashed.txt"
@@ -67,6 +86,8 @@ def test_secret_values_never_reach_the_journal_or_the_document(workdir: Path) ->
     assert "printf '%s' '[redacted]'" in hashed["ywf:command"]
     (failing,) = run.steps("failing")
     assert "[redacted]" in failing["ywf:command"]
+    (structured,) = run.steps("structured")  # a param holding a dataclass: by its fields
+    assert run.params_of(structured) == {"login": '{"password":"[redacted]","user":"bob"}'}
     (raising,) = run.steps("raising")
     assert raising["ywf:error"].startswith("ValueError: login refused for [redacted]")
     assert (workdir / "hashed.txt").read_text().endswith("pin-31337x\n")  # the job saw the value
