@@ -98,7 +98,8 @@ def _source(attempt: Attempt) -> str:
 def _note(attempt: Attempt) -> str | None:
     if attempt.spawned:
         return (
-            "run: job in its own Snakemake process: CPU and memory include that process's start-up"
+            "the job ran in its own Snakemake process (as Snakemake runs `run:` and shadowed "
+            "jobs): CPU and memory include that process's start-up"
         )
     if attempt.in_thread:
         return "run: code ran in a Snakemake thread: its CPU is thread_time, memory is not its own"

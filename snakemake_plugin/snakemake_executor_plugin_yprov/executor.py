@@ -267,8 +267,8 @@ class Executor(LocalExecutor):
         return attempt
 
     def spawn_job(self, job: Any) -> None:
-        """Run a `run:` job in its own Snakemake process, started from the launcher and reaped
-        with wait4 for exact usage."""
+        """Run a job that Snakemake runs in a process of its own (`run:` and shadowed jobs), started
+        from the launcher and reaped with wait4 for exact usage."""
         _, attempt = self._attempts.get((id(job), job.attempt), (None, None))
         if attempt is None:
             return super().spawn_job(job)
