@@ -116,17 +116,29 @@ def run_start(
     flow_run: Any, flow: Any, fn: Callable[..., Any], started: datetime, config: dict[str, Value]
 ) -> RunStart:
     """The opening record of a Prefect flow run."""
-    code = code_of(fn)
+    targets = (f"flow:{flow.name}", f"flow_run:{flow_run.name}")
+    return opening(str(flow_run.id), code_of(fn), targets, started, config)
+
+
+def opening(
+    run_id: str,
+    code: Code,
+    targets: tuple[str, ...],
+    started: datetime,
+    config: dict[str, Value] | None = None,
+) -> RunStart:
+    """The opening record of a run whose code is `code` (a flow's, or a task's run outside any
+    flow: see `standalone`), in this process."""
     return RunStart(
-        run_id=str(flow_run.id),
+        run_id=run_id,
         started=started,
         agents=prefect_agents(),
         workflow_path=code.path,
         workflow_sha256=file_sha256(code.path),
         workdir=os.getcwd(),
         command_line=tuple(sys.argv),
-        targets=(f"flow:{flow.name}", f"flow_run:{flow_run.name}"),
-        config=config,
+        targets=targets,
+        config=config or {},
         host=HOST,
     )
 

@@ -9,19 +9,15 @@ assembled when the attempt is journaled, and the `latest` pointers moved to it.
 
 from __future__ import annotations
 
-import os
-import sys
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from yprov_prefect import session
-from yprov_prefect.adapter import prefect_agents
-from yprov_workflows.environment import HOST, file_sha256
+from yprov_prefect import adapter, session
 from yprov_workflows.recorder import Recorder
-from yprov_workflows.records import Code, RunStart, StepRecord
+from yprov_workflows.records import Code, StepRecord
 from yprov_workflows.settings import Settings
 
 # The ids of the latest task runs recorded so in this process, which a flow's end leaves out (see
@@ -45,19 +41,8 @@ class StandaloneRun:
         run = context.task_run
         run_id = str(run.id)
         STANDALONE.append(run_id)
-        recorder.start(
-            RunStart(
-                run_id=run_id,
-                started=datetime.now(UTC),
-                agents=prefect_agents(),
-                workflow_path=code.path,
-                workflow_sha256=file_sha256(code.path),
-                workdir=os.getcwd(),
-                command_line=tuple(sys.argv),
-                targets=(f"task:{context.task.name}", f"task_run:{run.name}"),
-                host=HOST,
-            )
-        )
+        targets = (f"task:{context.task.name}", f"task_run:{run.name}")
+        recorder.start(adapter.opening(run_id, code, targets, datetime.now(UTC)))
         return cls(recorder, run_id)
 
     @property
