@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 from collections.abc import Iterable
@@ -121,8 +122,12 @@ def _digest(text: str) -> str:
 
 
 def attributes(job: Any) -> dict[str, Value]:
-    """Other facts of the job: threads, Snakemake's job id, conda env and container when set."""
+    """Other facts of the job: threads, Snakemake's job id, conda env and container when set,
+    its `temp()` outputs (Snakemake deletes them once the jobs that need them are done)."""
     attrs: dict[str, Value] = {"threads": int(job.threads), "jobid": int(job.jobid)}
+    temporary = temp_outputs(job)
+    if temporary:
+        attrs["temp_outputs"] = json.dumps(temporary)
     conda = getattr(job, "conda_env_spec", None)  # not `conda_env`: that one needs conda installed
     if conda:
         attrs["conda_env"] = str(conda)
@@ -133,6 +138,13 @@ def attributes(job: Any) -> dict[str, Value]:
     if benchmark:
         attrs["benchmark_file"] = str(benchmark)
     return attrs
+
+
+def temp_outputs(job: Any) -> list[str]:
+    """The job's outputs marked `temp()`, as its file records name them."""
+    from snakemake.io import is_flagged
+
+    return sorted(os.path.normpath(str(f)) for f in job.output if is_flagged(f, "temp"))
 
 
 def real_shell(job: Any) -> str | None:

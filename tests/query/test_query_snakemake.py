@@ -163,3 +163,37 @@ def test_verify_finds_changed_and_missing_files_and_caches_hashes(
     gone = json.loads(yprov("verify", second, "--json").stdout)
     assert {f["path"]: f["state"] for f in gone["files"]}["c.txt"] == "missing"
     assert gone["bytes_read"] == 0 and gone["from_cache"] == 3, "unchanged files: from the cache"
+
+
+TEMP_SNAKEFILE = """
+rule all:
+    input: "joined.txt"
+
+rule part:
+    output: temp("parts/{i}.txt")
+    shell: "echo {wildcards.i} > {output}"
+
+rule join:
+    input: expand("parts/{i}.txt", i=range(2))
+    output: "joined.txt"
+    shell: "cat {input} > {output}"
+"""
+
+
+def test_verify_accepts_temp_outputs_that_snakemake_deleted(tmp_path: Path) -> None:
+    (tmp_path / "Snakefile").write_text(TEMP_SNAKEFILE)
+    snakemake(tmp_path)
+    assert not (tmp_path / "parts" / "0.txt").exists(), "Snakemake deleted its temp() outputs"
+    run = RunDocument.latest(tmp_path)
+    run.assert_valid()
+    assert [json.loads(s["ywf:temp_outputs"]) for s in run.steps("part")] == [
+        ["parts/0.txt"],
+        ["parts/1.txt"],
+    ]
+    checked = yprov("verify", tmp_path / ".yprov")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.splitlines()[-1].startswith(
+        f"4 files checked in {tmp_path}: 2 ok, 2 removed (temp)"  # the Snakefile too
+    )
+    (tmp_path / "joined.txt").unlink()  # not a temp() output: missing is a problem
+    assert yprov("verify", tmp_path / ".yprov").returncode == 1

@@ -5,7 +5,9 @@ Each file entity with a path and a sha256 is checked once per path: the version 
 relative to the run's working directory (`ywf:workdir`; where that folder no longer exists, the
 folder that holds the output folder `.yprov`); the files the recording made (usage series,
 metric series, the package list) are relative to the run folder. A directory is checked through
-the files it lists as members.
+the files it lists as members. A missing file that a step wrote as a `temp()` output (Snakemake
+deletes those once the jobs that need them are done; the step's `ywf:temp_outputs`) is "removed
+(temp)", as meant, not a problem.
 
 Re-hashing is cached: `verify-cache.json` in the run folder (next to a document found elsewhere:
 `<document>.verify-cache.json`) keeps each file's sha256 with its identity (device, inode, size,
@@ -15,6 +17,8 @@ modification time in ns), as `hashing.FileHasher` does in memory, so an unchange
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -28,7 +32,8 @@ from yprov_workflows.hashing import CHUNK
 from yprov_workflows.query.graph import RunGraph, text, types_of
 from yprov_workflows.query.source import RunSource
 
-State = Literal["ok", "changed", "missing", "not a file", "unreadable"]
+State = Literal["ok", "removed (temp)", "changed", "missing", "not a file", "unreadable"]
+FINE: tuple[State, ...] = ("ok", "removed (temp)")  # a temp() output its engine deleted: as meant
 CACHE_NAME = "verify-cache.json"
 CACHE_VERSION = 1
 _RECORDING_MADE = ("ywf:UsageTimeSeries", "provml:Metric", "ywf:PackageList")
@@ -63,7 +68,7 @@ class Verification:
 
     @property
     def problems(self) -> tuple[FileCheck, ...]:
-        return tuple(f for f in self.files if f.state != "ok")
+        return tuple(f for f in self.files if f.state not in FINE)
 
     @property
     def ok(self) -> bool:
@@ -77,16 +82,31 @@ def verify_run(
     base = workdir or _workdir(graph, source)
     cache = HashCache(_cache_path(source) if use_cache else None)
     recorded = list(_latest_versions(graph))
+    temporary = _temp_outputs(graph)
     checks = []
     for entity, attrs in recorded:
         folder = source.run_dir if _made_by_recording(attrs) else base
-        checks.append(_check(entity, attrs, folder or base, cache))
+        check = _check(entity, attrs, folder or base, cache)
+        if check.state == "missing" and check.path in temporary:
+            check = dataclasses.replace(check, state="removed (temp)")
+        checks.append(check)
     cache.save()
     unhashed = sum(1 for e in graph.entities.values() if _is_file(e) and not _sha(e))
     where = str(cache.path) if cache.path is not None else None
     return Verification(
         graph.run_id, str(base), tuple(checks), unhashed, cache.bytes_read, cache.hits, where
     )
+
+
+def _temp_outputs(graph: RunGraph) -> set[str]:
+    """Paths the run's steps wrote as `temp()` outputs (`ywf:temp_outputs`, a JSON list)."""
+    found: set[str] = set()
+    for step in graph.steps.values():
+        listed = text(step.attrs.get("ywf:temp_outputs"))
+        if listed:
+            with contextlib.suppress(ValueError, TypeError):
+                found.update(str(p) for p in json.loads(listed))
+    return found
 
 
 def _workdir(graph: RunGraph, source: RunSource) -> Path:
