@@ -53,10 +53,11 @@ def _describe(value: Any, redactor: Redactor | None) -> ValueRecord:
     if size is None or size > MAX_DIGEST_ITEMS:
         return ValueRecord(kind, _summary(kind, size), size, None)
     tree = plain_tree(value, MAX_DIGEST_ITEMS)
-    # Hiding also remembers secrets found at any depth, to scrub them from other text.
-    shown = redactor.hide_inside(value if tree is None else tree) if redactor is not None else tree
     if tree is None:
+        if redactor is not None:
+            redactor.hide_inside(value)  # remembers the secrets inside, to scrub them elsewhere
         return ValueRecord(kind, _summary(kind, size), size, None)
+    shown = redactor.hide_inside(tree) if redactor is not None else tree
     text = json.dumps(shown, sort_keys=True)
     return ValueRecord(kind, _preview(text), size, _digest(text))
 

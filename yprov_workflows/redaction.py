@@ -123,7 +123,7 @@ class Redactor:
             return value
         if isinstance(value, Mapping):
             return {k: self._hide_item(k, v, depth) for k, v in value.items()}
-        fields = None if isinstance(value, _SCALARS) else fields_of(value)
+        fields = fields_of(value)
         if fields is not None:
             return {k: self._hide_item(k, v, depth) for k, v in fields.items()}
         if isinstance(value, list | tuple) and _nested(value):
@@ -141,7 +141,7 @@ class Redactor:
         """Scrub the text of `value` (each scalar inside it, for containers) from now on."""
         if depth > MAX_DEPTH or value is None or isinstance(value, bool):
             return
-        fields = None if isinstance(value, _SCALARS) else fields_of(value)
+        fields = fields_of(value)
         if isinstance(value, Mapping) or fields is not None:
             for item in (value if fields is None else fields).values():
                 self.remember(item, depth + 1)
@@ -223,12 +223,5 @@ class _Scrubber:
         return value
 
 
-_SCALARS = (str, int, float, bool, type(None))
-
-
 def _nested(values: Iterable[Any]) -> bool:
-    return any(
-        isinstance(v, Mapping | list | tuple)
-        or (not isinstance(v, _SCALARS) and fields_of(v) is not None)
-        for v in values
-    )
+    return any(isinstance(v, Mapping | list | tuple) or fields_of(v) is not None for v in values)
